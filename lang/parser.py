@@ -1,0 +1,379 @@
+"""Source text → AST (lang.syntax), through the LALR grammar in grammar.lark.
+
+Only this module knows Lark. Syntax errors come back as diagnostics with the
+position of the offending token and what could have stood there.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from lang import syntax as ast
+from lang.diagnostics import Diagnostic, InferError, Span
+
+MAX_NESTING = 64           # brackets inside brackets: far past any real spec
+MAX_TREE_DEPTH = 400       # operator chains: keeps every later recursive pass safe
+MAX_EXPONENT_DIGITS = 4    # `1e9999` is a typo, not a capacity figure
+
+KEYWORDS = frozenset("import from as require goal maximize minimize if then else and or not "
+                     "one of record true false".split())
+
+
+class _PostLex:
+    """Shapes the token stream the LALR grammar sees.
+
+    - newlines inside ( ) and [ ] are dropped (an expression may span lines);
+    - inside { } and at the top level only the first of a run of separators
+      (newlines, and commas inside { }) passes;
+    - brackets nested deeper than MAX_NESTING are refused (a resource bomb).
+    """
+
+    always_accept = ("_NL",)
+
+    def __init__(self) -> None:
+        self.file = "<input>"
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        # No look-ahead here: the contextual lexer picks each token's terminals
+        # from the parser state, so a token must reach the parser before the
+        # next one is lexed.
+        stack: list[str] = []
+        after_separator = True          # the file starts as if after a newline
+        for tok in stream:
+            kind = tok.type
+            in_braces = not stack or stack[-1] == "LBRACE"
+            separator = kind == "_NL" or (kind == "COMMA" and bool(stack) and stack[-1] == "LBRACE")
+            if separator:
+                if in_braces and not after_separator:
+                    after_separator = True
+                    yield tok
+                continue
+            after_separator = kind in ("LBRACE",)
+            if kind in ("LPAR", "LSQB", "LBRACE"):
+                if len(stack) >= MAX_NESTING:
+                    line, col = tok.line or 1, tok.column or 1
+                    raise InferError([Diagnostic(
+                        "E0105", f"brackets nested more than {MAX_NESTING} deep",
+                        Span(self.file, line, col, line, col + 1), label="too deep here",
+                        help=("split the expression into named parts",))])
+                stack.append(kind)
+            elif kind in ("RPAR", "RSQB", "RBRACE") and stack:
+                stack.pop()
+            yield tok
+
+
+_postlex = _PostLex()
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    grammar = (Path(__file__).with_name("grammar.lark")).read_text(encoding="utf-8")
+    return Lark(grammar, start=["module", "expr"], parser="lalr", lexer="contextual",
+                postlex=_postlex, propagate_positions=True, maybe_placeholders=True,
+                cache=_cache_path())
+
+
+def _cache_path() -> str | bool:
+    """Lark caches its LALR tables; a user cache dir keeps cold starts fast."""
+    import os
+    import tempfile
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(root, "infer")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        return os.path.join(folder, "grammar-lalr.cache")
+    except OSError:
+        return os.path.join(tempfile.gettempdir(), "infer-grammar-lalr.cache")
+
+
+# --- public entry points -------------------------------------------------------
+
+
+def parse_module(text: str, path: str) -> ast.Module:
+    """Parse a whole file.
+
+    >>> m = parse_module("x: GB = 80 GB / 2\\n", "a.infer")
+    >>> m.members[0].value.op, m.members[0].value.left.text
+    ('/', '80 GB')
+    """
+    tree = _parse(text, path, "module")
+    return ast.Module(path, tuple(_Builder(path).transform(tree).children))
+
+
+def parse_expression(text: str, path: str) -> ast.Expr:
+    """Parse one expression (used for `--set NAME=VALUE` on the command line).
+
+    >>> parse_expression("2048 token", "<--set>").unit.name
+    'token'
+    """
+    tree = _parse(text, path, "expr")
+    result: ast.Expr = _Builder(path).transform(tree)
+    return result
+
+
+def _parse(text: str, path: str, start: str) -> Tree:
+    _postlex.file = path
+    try:
+        tree = _parser().parse(text, start=start)
+    except UnexpectedInput as exc:
+        raise InferError([_syntax_diagnostic(exc, text, path)]) from None
+    _check_depth(tree, path)
+    return tree
+
+
+def _check_depth(tree: Tree, path: str) -> None:
+    """Long operator chains make deep trees; refuse them before any recursive pass."""
+    stack: list[tuple[Any, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_TREE_DEPTH:
+            meta = node.meta
+            span = Span(path, getattr(meta, "line", 1), getattr(meta, "column", 1),
+                        getattr(meta, "line", 1), getattr(meta, "column", 1) + 1)
+            raise InferError([Diagnostic(
+                "E0105", f"expression nested more than {MAX_TREE_DEPTH} levels deep", span,
+                label="too deep here", help=("split the expression into named parts",))])
+        stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
+
+
+_TOKEN_WORDS = {
+    "_NL": "a newline", "NAME": "a name", "QUANTITY": "a number", "STRING": "a string",
+    "EQUAL": "`=`", "COLON": "`:`", "COMMA": "`,`", "LPAR": "`(`", "RPAR": "`)`",
+    "LSQB": "`[`", "RSQB": "`]`", "LBRACE": "`{`", "RBRACE": "`}`", "DOT": "`.`",
+    "ADD": "`+` or `-`", "MUL": "`*` or `/`", "POW": "`^`", "COMPARE": "a comparison",
+    "INT": "an integer", "PERCENT": "`%`", "SENSE": "`maximize` or `minimize`",
+    "$END": "the end of the file", "MINUS": "`-`", "STAR": "`*`", "SLASH": "`/`",
+}
+
+
+def _describe(token_type: str) -> str:
+    if token_type in _TOKEN_WORDS:
+        return _TOKEN_WORDS[token_type]
+    word = token_type.lower()
+    return f"`{word}`" if word in KEYWORDS else token_type
+
+
+def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
+    line = getattr(exc, "line", None) or 1
+    column = getattr(exc, "column", None) or 1
+    if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
+        lines = text.splitlines() or [""]
+        line, column = len(lines), len(lines[-1]) + 1
+        found = "the end of the file"
+        width = 1
+    elif isinstance(exc, UnexpectedToken):
+        tok = exc.token
+        width = max(1, len(str(tok).splitlines()[0]) if str(tok).strip() else 1)
+        found = "a newline" if tok.type == "_NL" else f"`{str(tok).strip()}`"
+        if tok.type == "_NL":
+            width = 1
+    else:
+        assert isinstance(exc, UnexpectedCharacters)
+        char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        span = Span(path, line, column, line, column + 1)
+        hints: tuple[str, ...] = ()
+        if char == "'":
+            hints = ('strings use double quotes: "text"',)
+        elif char == "*" and text[exc.pos_in_stream:exc.pos_in_stream + 2] == "**":
+            hints = ("powers are written `^`: `x ^ 2`",)
+        return Diagnostic("E0101", f"unexpected character `{char}`", span,
+                          label="not part of the language", help=hints)
+    expected = sorted({_describe(t) for t in getattr(exc, "expected", set()) or set()
+                       if not t.startswith("__")})
+    span = Span(path, line, column, line, column + width)
+    hints = []
+    if expected:
+        shown = ", ".join(expected[:8]) + (", ..." if len(expected) > 8 else "")
+        hints.append(f"expected {shown}")
+    if isinstance(exc, UnexpectedToken) and str(exc.token) == "=" and "`==`" not in hints:
+        hints.append("to compare, write `==`; to bind, put the name first: `name = value`")
+    return Diagnostic("E0100", f"unexpected {found}", span, label="unexpected here",
+                      help=tuple(hints))
+
+
+# --- parse tree → AST -----------------------------------------------------------
+
+
+def _span(path: str, meta: Any) -> Span:
+    return Span(path, meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _tok_span(path: str, tok: Token) -> Span:
+    return Span(path, tok.line or 1, tok.column or 1, tok.end_line or tok.line or 1,
+                tok.end_column or (tok.column or 1) + len(tok))
+
+
+def _number(text: str, path: str, span: Span) -> Fraction:
+    digits = text.replace("_", "")
+    mantissa, _, exponent = digits.lower().partition("e")
+    if exponent and len(exponent.lstrip("+-")) > MAX_EXPONENT_DIGITS - 1:
+        raise InferError([Diagnostic("E0106", f"number `{text}` is out of range", span,
+                                     label="exponent too large",
+                                     help=("exponents are limited to ±999",))])
+    if mantissa.endswith("."):
+        mantissa += "0"
+    return Fraction(mantissa) * (Fraction(10) ** int(exponent or 0))
+
+
+@v_args(meta=True)
+class _Builder(Transformer):  # type: ignore[type-arg]
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+    def _s(self, meta: Any) -> Span:
+        return _span(self.path, meta)
+
+    # members
+    def module(self, meta: Any, children: list[Any]) -> Tree:
+        return Tree("module", children)
+
+    def dotted(self, meta: Any, children: list[Token]) -> tuple[str, ...]:
+        return tuple(str(c) for c in children)
+
+    def import_stmt(self, meta: Any, children: list[Any]) -> ast.Import:
+        module, alias = children
+        return ast.Import(module, str(alias) if alias else None, self._s(meta))
+
+    def from_stmt(self, meta: Any, children: list[Any]) -> ast.FromImport:
+        module, *names = children
+        return ast.FromImport(module, tuple((str(n), _tok_span(self.path, n)) for n in names),
+                              self._s(meta))
+
+    def binding(self, meta: Any, children: list[Any]) -> ast.Binding:
+        name, unit, value = children
+        return ast.Binding(str(name), _tok_span(self.path, name), unit, value, self._s(meta))
+
+    def unknown(self, meta: Any, children: list[Any]) -> ast.Unknown:
+        name, unit = children
+        return ast.Unknown(str(name), _tok_span(self.path, name), unit, self._s(meta))
+
+    def record_input(self, meta: Any, children: list[Any]) -> ast.RecordInput:
+        (name,) = children
+        return ast.RecordInput(str(name), _tok_span(self.path, name), self._s(meta))
+
+    def choice(self, meta: Any, children: list[Any]) -> ast.Choice:
+        name, *options = children
+        return ast.Choice(str(name), _tok_span(self.path, name), tuple(options), self._s(meta))
+
+    def require(self, meta: Any, children: list[Any]) -> ast.Require:
+        return ast.Require(children[0], self._s(meta))
+
+    def goal(self, meta: Any, children: list[Any]) -> ast.Goal:
+        name, sense, expr = children
+        return ast.Goal(str(name), _tok_span(self.path, name), str(sense), expr,  # type: ignore[arg-type]
+                        self._s(meta))
+
+    # units
+    def unit_name(self, meta: Any, children: list[Token]) -> ast.UnitName:
+        return ast.UnitName(str(children[0]), self._s(meta))
+
+    def unit_mul(self, meta: Any, children: list[Any]) -> ast.UnitProduct:
+        return ast.UnitProduct("*", children[0], children[1], self._s(meta))
+
+    def unit_div(self, meta: Any, children: list[Any]) -> ast.UnitProduct:
+        return ast.UnitProduct("/", children[0], children[1], self._s(meta))
+
+    def unit_pow(self, meta: Any, children: list[Any]) -> ast.UnitPower:
+        return ast.UnitPower(children[0], int(children[1]), self._s(meta))
+
+    def unit_pow_neg(self, meta: Any, children: list[Any]) -> ast.UnitPower:
+        return ast.UnitPower(children[0], -int(children[1]), self._s(meta))
+
+    # expressions
+    def number(self, meta: Any, children: list[Token]) -> ast.Number | ast.Quantity:
+        tok = children[0]
+        text = str(tok)
+        span = self._s(meta)
+        i = 0
+        while i < len(text) and (text[i].isdigit() or text[i] in "._" or
+                                 (text[i] in "eE" and i + 1 < len(text) and
+                                  (text[i + 1].isdigit() or text[i + 1] in "+-")) or
+                                 (text[i] in "+-" and i > 0 and text[i - 1] in "eE")):
+            i += 1
+        number_text, unit_text = text[:i], text[i:].strip()
+        value = _number(number_text, self.path, span)
+        if not unit_text:
+            return ast.Number(value, number_text, span)
+        unit_col = span.column + text.index(unit_text, i)
+        return ast.Quantity(value, text, _unit_from_text(unit_text, self.path, span.line, unit_col),
+                            span)
+
+    def text(self, meta: Any, children: list[Token]) -> ast.Text:
+        return ast.Text(str(children[0])[1:-1], self._s(meta))
+
+    def boolean(self, meta: Any, children: list[Token]) -> ast.Number:
+        value = Fraction(1 if str(children[0]) == "true" else 0)
+        return ast.Number(value, str(children[0]), self._s(meta))
+
+    def name(self, meta: Any, children: list[Token]) -> ast.Name:
+        return ast.Name(str(children[0]), self._s(meta))
+
+    def attribute(self, meta: Any, children: list[Any]) -> ast.Attribute:
+        obj, name = children
+        return ast.Attribute(obj, str(name), self._s(meta), _tok_span(self.path, name))
+
+    def call(self, meta: Any, children: list[Any]) -> ast.Call:
+        func, *args = children
+        return ast.Call(str(func), tuple(a for a in args if a is not None), self._s(meta),
+                        _tok_span(self.path, func))
+
+    def extend(self, meta: Any, children: list[Any]) -> ast.Extend:
+        base, body = children
+        return ast.Extend(base, body, self._s(meta))
+
+    def record(self, meta: Any, children: list[Any]) -> ast.RecordLiteral:
+        return ast.RecordLiteral(tuple(children), self._s(meta))
+
+    def cond(self, meta: Any, children: list[Any]) -> ast.Conditional:
+        return ast.Conditional(children[0], children[1], children[2], self._s(meta))
+
+    def logic(self, meta: Any, children: list[Any]) -> ast.Binary:
+        left, op, right = children
+        return ast.Binary(str(op), left, right, self._s(meta), _tok_span(self.path, op))
+
+    compare = logic
+    arith = logic
+
+    def not_(self, meta: Any, children: list[Any]) -> ast.Unary:
+        return ast.Unary("not", children[0], self._s(meta))
+
+    def neg(self, meta: Any, children: list[Any]) -> ast.Expr:
+        op, operand = children
+        return ast.Unary(str(op), operand, self._s(meta))  # type: ignore[arg-type]
+
+
+def _unit_from_text(text: str, path: str, line: int, column: int) -> ast.UnitExpr:
+    """Split a compact unit (`TB/s`, `USD/hour`, `FLOP/s^2`) into a unit tree."""
+    import re
+
+    parts = re.findall(r"[/*]|\^-?\d+|[^/*^]+", text)
+    col = column
+
+    def span_of(piece: str) -> Span:
+        return Span(path, line, col, line, col + len(piece))
+
+    unit: ast.UnitExpr | None = None
+    pending_op: str | None = None
+    for piece in parts:
+        if piece in "/*":
+            pending_op = piece
+        elif piece.startswith("^"):
+            assert unit is not None
+            target = unit.right if isinstance(unit, ast.UnitProduct) else unit
+            powered = ast.UnitPower(target, int(piece[1:]), span_of(piece))
+            unit = (ast.UnitProduct(unit.op, unit.left, powered, unit.span)
+                    if isinstance(unit, ast.UnitProduct) else powered)
+        else:
+            name = ast.UnitName(piece, span_of(piece))
+            unit = name if unit is None else ast.UnitProduct(
+                pending_op or "*", unit, name, Span(path, line, column, line, col + len(piece)))
+        col += len(piece)
+    assert unit is not None
+    return unit

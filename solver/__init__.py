@@ -1,0 +1,1 @@
+"""Evaluate, invert and optimize the quantity graph, and explain the answers."""

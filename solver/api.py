@@ -1,0 +1,193 @@
+"""The Python API under the command line: load a spec, set inputs, evaluate, solve.
+
+>>> from pathlib import Path
+>>> spec = Spec.load(Path(__file__).parent.parent / "specs" / "kv-budget.infer")
+>>> spec.solve("max_context").text
+'11444 token'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import sympy
+
+from lang.diagnostics import Diagnostic, InferError, SourceMap, Span, did_you_mean
+from lang.graph import Graph
+from lang.resolve import build_graph, constant_value
+from lang.units import format_dim
+from solver import results
+from solver.evaluate import Evaluator
+from solver.explain import forward_steps, value_of
+from solver.invert import invert
+from solver.optimize import GoalSolver, SolveError
+from solver.quantities import convert, unit_factor
+
+__all__ = ["Spec", "SolveError", "InferError"]
+
+
+class Spec:
+    """A loaded spec: its quantity graph plus what the caller fixed."""
+
+    def __init__(self, graph: Graph, sources: SourceMap):
+        self.graph = graph
+        self.sources = sources
+        self._evaluator: Evaluator | None = None
+
+    @classmethod
+    def load(cls, path: str | Path, set: Iterable[str] = ()) -> Spec:  # noqa: A002
+        """Parse and check a spec; `set` holds `NAME=VALUE` overrides as on the command line."""
+        sources = SourceMap()
+        graph = build_graph(path, list(set), sources)
+        return cls(graph, sources)
+
+    @property
+    def evaluator(self) -> Evaluator:
+        if self._evaluator is None:
+            self._evaluator = Evaluator(self.graph)
+        return self._evaluator
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return self.graph.warnings
+
+    # -- names --
+
+    def resolve_name(self, name: str, option: str = "--for") -> str:
+        """A node or goal name as the user typed it (a goal's bare name works too)."""
+        graph = self.graph
+        if name in graph.nodes or any(g.name == name for g in graph.goals):
+            return name
+        short = [g.name for g in graph.goals if g.name.split(".")[-1] == name]
+        if len(short) == 1:
+            return short[0]
+        candidates = list(graph.root_names) + [g.name for g in graph.goals]
+        span = Span(f"<{option}>", 1, 1, 1, len(name) + 1)
+        sources = self.sources
+        sources.add(span.file, name)
+        hints = did_you_mean(name, candidates)
+        if not hints and graph.goals:
+            hints = (f"goals: {', '.join(g.name for g in graph.goals)}",)
+        raise InferError([Diagnostic("E0702", f"no quantity or goal named `{name}`", span,
+                                     label="not in the spec", help=hints)], sources)
+
+    # -- evaluation --
+
+    def eval(self) -> results.Evaluation:
+        graph = self.graph
+        values = self.evaluator.values()
+        quantities = {}
+        unknown = {}
+        for name in graph.root_names:
+            node = graph.nodes[name]
+            if name in values:
+                v = value_of(graph, node, values[name])
+                quantities[name] = results.Quantity(value=v.value, unit=v.unit, text=v.text)
+            else:
+                needs = [n for n in self.evaluator.free_of([name])]
+                unknown[name] = "unknown" if node.kind in ("unknown", "choice") and needs == [name] \
+                    else "needs " + ", ".join(f"`{n}`" for n in needs if n != name)
+        for name, missing in graph.missing.items():
+            unknown.setdefault(name, f"needs `{missing}`, which has no value")
+        solver = GoalSolver(graph)
+        reqs = [solver.requirement_entry(r, values) for r in graph.requirements]
+        return results.Evaluation(spec=graph.path, quantities=quantities, requirements=reqs,
+                                  unknown=unknown)
+
+    # -- solving --
+
+    def solve(self, target: str, where: Mapping[str, str] | None = None,
+              unit: str | None = None) -> results.Solution:
+        """Answer `target`: a goal, a quantity forward, or (with `where`) an inversion."""
+        graph = self.graph
+        name = self.resolve_name(target)
+        where = dict(where or {})
+        goal = next((g for g in graph.goals if g.name == name), None)
+        if goal is None and not where and name in graph.nodes and graph.nodes[name].kind == "unknown":
+            goal = next((g for g in graph.goals if g.target == name), None)
+        if where:
+            if goal is not None:
+                raise SolveError("--where holds a quantity to solve for an unknown; "
+                                 f"`{name}` is a goal, which needs no --where")
+            if len(where) != 1:
+                raise SolveError("give one --where for one unknown: a second equation would need "
+                                 "a second unknown")
+            (held_name, text), = where.items()
+            held = self.resolve_name(held_name, "--where")
+            if held not in graph.nodes:
+                raise SolveError(f"`{held}` is a goal; --where holds a quantity")
+            value = self._constant(held, text)
+            solution = invert(graph, name, held, value)
+        elif goal is not None:
+            solution = GoalSolver(graph).solve(goal)
+        else:
+            solution = self._forward(name)
+        if unit:
+            solution = self._in_unit(solution, name, unit)
+        return solution
+
+    def _constant(self, held: str, text: str) -> sympy.Expr:
+        node = self.graph.nodes[held]
+        label = "<--where>"
+        self.sources.add(label, text)
+        stripped = text.strip()
+        if stripped.replace(".", "", 1).replace("_", "").isdigit() and node.unit:
+            text = f"{stripped} {node.unit}"   # a bare number takes the held quantity's unit
+        value, dim, unit, span = constant_value(text, label)
+        if node.dim is not None and dim != node.dim:
+            raise InferError([Diagnostic(
+                "E0301", f"cannot hold `{held}` ({node.unit or format_dim(node.dim)}) at a value in "
+                f"`{unit or format_dim(dim)}`", span, label=f"`{unit or format_dim(dim)}`",
+                secondary=(_label(node.span, f"`{held}` is in `{node.unit or format_dim(node.dim)}`"),))])
+        return value
+
+    def _forward(self, name: str) -> results.Solution:
+        graph = self.graph
+        node = graph.nodes[name]
+        values = self.evaluator.values(only=[name])
+        if name not in values:
+            needs = [n for n in self.evaluator.free_of([name])]
+            goals = [g.name for g in graph.goals]
+            hint = f"; or solve a goal: {', '.join(goals)}" if goals else ""
+            raise SolveError(f"`{name}` depends on {', '.join(f'`{n}`' for n in needs)}, which has no "
+                             f"value: give it one with --set, or hold a result with --where{hint}")
+        order = graph.upstream([name])
+        owner = name.rsplit(".", 1)[0] if "." in name else ""
+        steps = forward_steps(graph, order, values, owner)
+        answer = value_of(graph, node, values[name])
+        if node.kind == "input":
+            steps.append(results.Step(name=name, formula=f"{name} = {answer.text}", kind="input"))
+        return results.Solution(spec=graph.path, target=name, kind="forward", value=answer.value,
+                                unit=answer.unit, text=answer.text, method="forward evaluation",
+                                steps=steps)
+
+    def _in_unit(self, sol: results.Solution, name: str, unit: str) -> results.Solution:
+        found = unit_factor(unit)
+        node = self.graph.nodes.get(name)
+        goal = next((g for g in self.graph.goals if g.name == name), None)
+        dim = node.dim if node else (goal.dim if goal else None)
+        if goal is not None and goal.target:
+            dim = self.graph.nodes[goal.target].dim
+        if found is None:
+            raise InferError([Diagnostic("E0202", f"unknown unit `{unit}`", Span("<--in>", 1, 1, 1, len(unit) + 1),
+                                         label="not a unit")])
+        if dim is not None and found[1] != dim:
+            raise InferError([Diagnostic("E0301", f"cannot show `{name}` ({format_dim(dim)}) in `{unit}` "
+                                         f"({format_dim(found[1])})", Span("<--in>", 1, 1, 1, len(unit) + 1),
+                                         label=f"`{unit}`")])
+        if sol.value is None or not isinstance(sol.value, (int, float)):
+            return sol
+        # Recover the canonical value from the shown one, then show it in the asked unit.
+        current = unit_factor(sol.unit) if sol.unit else None
+        factor = current[0] if current else 1
+        canonical = sympy.nsimplify(sol.value) * sympy.Rational(factor.numerator, factor.denominator) \
+            if current else sympy.nsimplify(sol.value)
+        shown = convert(canonical, dim, unit)
+        return sol.model_copy(update={"value": shown.value, "unit": shown.unit, "text": shown.text})
+
+
+def _label(span: Span, message: str):  # type: ignore[no-untyped-def]
+    from lang.diagnostics import Label
+
+    return Label(span, message)

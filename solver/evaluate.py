@@ -1,0 +1,99 @@
+"""Forward evaluation: every quantity whose inputs are known, in topological order.
+
+Values stay exact (sympy Rationals) while the arithmetic allows; anything
+transcendental becomes a 30-digit Float. A quantity that reads an unknown is
+left out of the values (its formula still composes symbolically, see
+`compose`).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Mapping
+
+import sympy
+
+from lang.graph import Graph, Node
+
+Values = dict[str, sympy.Expr]
+
+
+def _settle(expr: sympy.Basic) -> sympy.Basic:
+    """A number stays exact when rational; otherwise it becomes a Float."""
+    if isinstance(expr, sympy.logic.boolalg.BooleanAtom):
+        return expr
+    if expr.is_Rational or expr.is_Float:
+        return expr
+    if expr.is_number:
+        return sympy.Float(expr.evalf(30), 30)
+    return expr
+
+
+class Evaluator:
+    """Evaluates a graph given values for some unknowns and choices."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.order = graph.upstream(list(graph.nodes))
+
+    def values(self, fixed: Mapping[str, sympy.Expr] | None = None,
+               only: Iterable[str] | None = None) -> Values:
+        """Numbers for every node that can be computed (or those `only` needs)."""
+        fixed = dict(fixed or {})
+        order = self.graph.upstream(list(only)) if only is not None else self.order
+        known: Values = {}
+        nodes = self.graph.nodes
+        for name in order:
+            node = nodes[name]
+            if name in fixed:
+                known[name] = fixed[name]
+                continue
+            if node.kind == "input":
+                assert node.expr is not None
+                known[name] = node.expr
+            elif node.kind == "derived":
+                if all(d in known for d in node.deps):
+                    assert node.expr is not None
+                    value = _settle(node.expr.xreplace({nodes[d].symbol: known[d] for d in node.deps}))
+                    if value.is_number or isinstance(value, sympy.logic.boolalg.BooleanAtom):
+                        known[name] = value
+        return known
+
+    def compose(self, target: str | sympy.Basic, free: Iterable[str],
+                fixed: Mapping[str, sympy.Expr] | None = None) -> sympy.Basic:
+        """The target as a formula in the free quantities only, everything else a number."""
+        free = set(free)
+        fixed = dict(fixed or {})
+        nodes = self.graph.nodes
+        if isinstance(target, str):
+            roots = [target]
+        else:
+            roots = sorted(str(s) for s in target.free_symbols if str(s) in nodes)
+        formula: dict[str, sympy.Basic] = {}
+        for name in self.graph.upstream(roots):
+            node = nodes[name]
+            if name in free:
+                formula[name] = node.symbol
+            elif name in fixed:
+                formula[name] = fixed[name]
+            elif node.kind in ("input", "derived"):
+                assert node.expr is not None
+                formula[name] = _settle(node.expr.xreplace({nodes[d].symbol: formula[d] for d in node.deps}))
+            else:
+                formula[name] = node.symbol   # an unknown nobody fixed: stays a symbol
+        if isinstance(target, str):
+            return formula[target]
+        return _settle(target.xreplace({nodes[n].symbol: formula[n] for n in roots}))
+
+    def free_of(self, names: Iterable[str]) -> list[str]:
+        """The unknowns and choices the given nodes depend on."""
+        nodes = self.graph.nodes
+        return [n for n in self.graph.upstream(list(names)) if nodes[n].kind in ("unknown", "choice")]
+
+
+def lambdify(expr: sympy.Basic, variables: list[sympy.Symbol]) -> Callable[..., object]:
+    """Compile once to NumPy; the solver and sweeps call the result on whole arrays."""
+    return sympy.lambdify(variables, expr, modules="numpy", cse=True)  # type: ignore[no-any-return]
+
+
+def node_inputs(graph: Graph, node: Node) -> list[Node]:
+    return [graph.nodes[d] for d in node.deps]

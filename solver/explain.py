@@ -1,0 +1,150 @@
+"""Derivation steps: each formula as written, with its numbers substituted, and its result."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import sympy
+from sympy.printing.str import StrPrinter
+
+from lang import syntax as ast
+from lang.graph import Graph, Node
+from lang.resolve import source_text
+from lang.units import format_dim
+from solver import results
+from solver.quantities import convert
+
+_PRECEDENCE = {"or": 1, "and": 2, "<": 4, "<=": 4, ">": 4, ">=": 4, "==": 4, "!=": 4,
+               "+": 5, "-": 5, "*": 6, "/": 6, "^": 8}
+_SHOW_OP = {"*": "·", "<=": "<=", ">=": ">=", "!=": "!="}
+
+
+def value_of(graph: Graph, node: Node | None, value: sympy.Basic | None, unit: str | None = None,
+             dim: object = None) -> results.Value:
+    """A value as data: the number in its display unit, the text, and the canonical figure."""
+    the_dim = node.dim if node is not None else dim
+    the_unit = unit if unit is not None else (node.unit if node is not None else None)
+    shown = convert(value, the_dim, the_unit, graph.texts)  # type: ignore[arg-type]
+    if node is not None and node.is_text:
+        return results.Value(value=shown.text, unit="", text=shown.text)
+    if isinstance(value, sympy.logic.boolalg.BooleanAtom):
+        return results.Value(value=bool(value), unit="", text=shown.text)
+    si = float(value) if value is not None and value.is_number else None
+    number: int | float | None = shown.value
+    if number is not None and shown.exact is not None and getattr(shown.exact, "is_Integer", False):
+        number = int(shown.exact)
+    return results.Value(value=number, unit=shown.unit, text=shown.text, si_value=si,
+                         si_unit=format_dim(the_dim) if the_dim is not None else "")  # type: ignore[arg-type]
+
+
+def show_formula(expr: ast.Expr, context: str, graph: Graph,
+                 values: Mapping[str, sympy.Basic] | None = None, parent: int = 0) -> str:
+    """The expression as written; with `values`, each name read is replaced by its value."""
+    def again(e: ast.Expr, p: int = 0) -> str:
+        return show_formula(e, context, graph, values, p)
+
+    if isinstance(expr, (ast.Name, ast.Attribute)) and values is not None:
+        ref = graph.refs.get((context, expr.span))
+        if ref is not None and ref in values:
+            node = graph.nodes[ref]
+            text = convert(values[ref], node.dim, node.unit, graph.texts).text
+            return f"({text})" if parent >= 6 and " " in text and "/" in text else text
+    if isinstance(expr, ast.Attribute):
+        return f"{again(expr.obj, 9)}.{expr.name}"
+    if isinstance(expr, ast.Unary):
+        inner = again(expr.operand, 7)
+        return f"not {inner}" if expr.op == "not" else f"{expr.op}{inner}"
+    if isinstance(expr, ast.Binary):
+        prec = _PRECEDENCE[expr.op]
+        left = again(expr.left, prec + (1 if expr.op == "^" else 0))
+        right = again(expr.right, prec + (0 if expr.op == "^" else 1))
+        text = f"{left} {_SHOW_OP.get(expr.op, expr.op)} {right}"
+        return f"({text})" if parent > prec else text
+    if isinstance(expr, ast.Conditional):
+        text = f"if {again(expr.test)} then {again(expr.then)} else {again(expr.otherwise)}"
+        return f"({text})" if parent else text
+    if isinstance(expr, ast.Call):
+        return f"{expr.func}({', '.join(again(a) for a in expr.args)})"
+    return source_text(expr, parent)
+
+
+class _NamePrinter(StrPrinter):
+    """sympy → the spec's notation: `·` for products, names shortened, values in place."""
+
+    def __init__(self, names: Mapping[sympy.Symbol, str]):
+        super().__init__({"order": "none"})
+        self.names = names
+
+    def _print_Symbol(self, expr: sympy.Symbol) -> str:
+        return self.names.get(expr, expr.name)
+
+    def _print_Mul(self, expr: sympy.Mul) -> str:
+        return super()._print_Mul(expr).replace("*", " · ")
+
+    def _print_Pow(self, expr: sympy.Pow, rational: bool = False) -> str:
+        return super()._print_Pow(expr, rational).replace("**", "^")
+
+    def _print_Rational(self, expr: sympy.Rational) -> str:
+        from solver.quantities import format_number
+
+        return format_number(expr)
+
+    def _print_Float(self, expr: sympy.Float) -> str:
+        from solver.quantities import format_number
+
+        return format_number(expr)
+
+
+def print_sympy(expr: sympy.Basic, names: Mapping[sympy.Symbol, str] | None = None) -> str:
+    """sympy in the spec's notation; names (or values with units) stand in for symbols."""
+    names = dict(names or {})
+    # Placeholders keep a value's own `/` (`128 KiB/token`) apart from the formula's.
+    slots = {sym: f"\x00{i}\x00" for i, sym in enumerate(names)}
+    text = _NamePrinter(slots).doprint(expr)
+    text = text.replace("/", " / ").replace("  ", " ")
+    for sym, slot in slots.items():
+        text = text.replace(slot, names[sym])
+    return text
+
+
+def short_names(graph: Graph, symbols: set[sympy.Symbol], owner: str = "") -> dict[sympy.Symbol, str]:
+    """Names relative to a record (`chat.ttft` → `ttft` inside `chat`), unless that would clash."""
+    by_symbol = graph.by_symbol()
+    out: dict[sympy.Symbol, str] = {}
+    for sym in symbols:
+        node = by_symbol.get(sym)
+        name = node.name if node else sym.name
+        if owner and name.startswith(owner + "."):
+            name = name[len(owner) + 1:]
+        out[sym] = name
+    if len(set(out.values())) < len(out):
+        return {s: (by_symbol[s].name if s in by_symbol else s.name) for s in symbols}
+    return out
+
+
+def forward_steps(graph: Graph, names: list[str], values: Mapping[str, sympy.Basic],
+                  owner: str = "") -> list[results.Step]:
+    """A step for each derived quantity in `names` (inputs are shown in the substitutions)."""
+    steps = []
+    for name in names:
+        node = graph.nodes[name]
+        if node.kind != "derived" or node.formula is None:
+            continue
+        shown = _short(name, owner)
+        formula = show_formula(node.formula, name, graph)
+        substituted = show_formula(node.formula, name, graph, values) if name in values else ""
+        result = value_of(graph, node, values.get(name)) if name in values else None
+        if substituted == formula:
+            substituted = ""
+        steps.append(results.Step(name=shown, formula=formula, substituted=substituted, result=result))
+    return steps
+
+
+def _short(name: str, owner: str) -> str:
+    return name[len(owner) + 1:] if owner and name.startswith(owner + ".") else name
+
+
+def relevant(graph: Graph, roots: list[str], stop_at_inputs: bool = True) -> list[str]:
+    """Derived quantities that roots read, skipping catalog aliases (`chat.gpu.memory` stays)."""
+    order = graph.upstream(roots)
+    return [n for n in order if graph.nodes[n].kind == "derived"]

@@ -1,0 +1,601 @@
+"""Goals: maximize or minimize subject to every requirement in scope.
+
+Decision variables are the unknowns and choices the goal and requirements
+read. Choices are enumerated; at most one continuous (or whole-number)
+unknown is then solved in one dimension:
+
+1. each requirement becomes a margin m(x) (>= 0 where it holds), composed
+   down to a formula in x and compiled once to NumPy;
+2. a log-spaced grid over (0, 1e12] finds where every margin holds, and
+   bisection refines the edge to a relative 1e-12 (or to the whole number);
+3. the requirement that turns negative just past the edge is the *binding*
+   one; where sympy can solve it in closed form (branch by branch for
+   max/min and piecewise formulas) the closed form is shown.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import numpy as np
+import sympy
+
+from lang.graph import GoalDef, Graph, Node, Requirement
+from lang.units import format_dim
+from solver import results
+from solver.evaluate import Evaluator, lambdify
+from solver.explain import forward_steps, print_sympy, short_names, show_formula, value_of
+from solver.quantities import convert
+
+GRID_POINTS = 3001
+X_MIN, X_MAX = 1e-6, 1e12
+MAX_COMBINATIONS = 4096
+
+
+class SolveError(Exception):
+    """The problem has no answer; the message explains which requirement fails and by how much."""
+
+    def __init__(self, message: str, solution: results.Solution | None = None):
+        super().__init__(message)
+        self.solution = solution
+
+
+@dataclass
+class Margin:
+    """A requirement as a function of the decision variable: >= 0 where it holds."""
+
+    req: Requirement
+    lhs: sympy.Basic
+    rhs: sympy.Basic
+    sense: int                      # +1: lhs <= rhs; -1: lhs >= rhs; 0: equality
+    strict: bool
+    fn: Callable[..., object] | None = None
+    scale_fn: Callable[..., object] | None = None
+
+    def values(self, xs: np.ndarray) -> np.ndarray:
+        assert self.fn is not None
+        out = np.asarray(self.fn(xs), dtype=float)
+        return np.broadcast_to(out, xs.shape).astype(float)
+
+
+def _split(expr: sympy.Basic) -> tuple[sympy.Basic, sympy.Basic, int, bool] | None:
+    if isinstance(expr, (sympy.LessThan, sympy.StrictLessThan)):
+        return expr.lhs, expr.rhs, 1, isinstance(expr, sympy.StrictLessThan)
+    if isinstance(expr, (sympy.GreaterThan, sympy.StrictGreaterThan)):
+        return expr.lhs, expr.rhs, -1, isinstance(expr, sympy.StrictGreaterThan)
+    if isinstance(expr, sympy.Equality):
+        return expr.lhs, expr.rhs, 0, False
+    return None
+
+
+class GoalSolver:
+    def __init__(self, graph: Graph, fixed: Mapping[str, sympy.Expr] | None = None):
+        self.graph = graph
+        self.ev = Evaluator(graph)
+        self.fixed = dict(fixed or {})
+
+    # -- the problem --
+
+    def solve(self, goal: GoalDef) -> results.Solution:
+        graph = self.graph
+        reqs = list(graph.requirements)
+        deps = list(goal.deps) + [d for r in reqs for d in r.deps]
+        free = [n for n in self.ev.free_of(deps) if n not in self.fixed]
+        choices = [n for n in free if graph.nodes[n].kind == "choice"]
+        unknowns = [n for n in free if graph.nodes[n].kind == "unknown"]
+        if len(unknowns) > 1:
+            raise SolveError(f"goal `{goal.name}` leaves {len(unknowns)} unknowns free: "
+                             f"{', '.join(f'`{u}`' for u in unknowns)}; give all but one a value "
+                             f"with --set")
+        options = [graph.nodes[c].options for c in choices]
+        combos = list(itertools.islice(itertools.product(*options), MAX_COMBINATIONS + 1))
+        if len(combos) > MAX_COMBINATIONS:
+            raise SolveError(f"goal `{goal.name}` has more than {MAX_COMBINATIONS} combinations of "
+                             "choices; fix some with --set")
+        var = unknowns[0] if unknowns else None
+        outcomes = []
+        for combo in combos:
+            fixed = dict(self.fixed)
+            fixed.update({c: o.value for c, o in zip(choices, combo)})
+            outcome = self._solve_one(goal, reqs, var, fixed)
+            outcome.labels = {c: o.label for c, o in zip(choices, combo)}
+            outcomes.append(outcome)
+        feasible = [o for o in outcomes if o.feasible and o.objective is not None]
+        sign = 1 if goal.sense == "maximize" else -1
+        candidates = []
+        if choices:
+            for o in outcomes:
+                label = ", ".join(o.labels.values())
+                candidates.append(results.Candidate(
+                    option=label, objective=self._objective_value(goal, o.objective) if o.feasible else
+                    (self._objective_value(goal, o.objective) if o.objective is not None else None),
+                    feasible=o.feasible, broken=o.broken,
+                    decision=value_of(graph, graph.nodes[var], sympy.Float(o.x)) if var and o.x is not None
+                    and o.feasible else None))
+            candidates.sort(key=lambda c: (not c.feasible, -sign * (c.objective.si_value or 0)
+                                           if c.objective and c.objective.si_value is not None else 0))
+        if not feasible:
+            worst = outcomes[0] if len(outcomes) == 1 else min(outcomes, key=lambda o: o.shortfall)
+            message = worst.reason or "no option satisfies every requirement"
+            if choices and len(outcomes) > 1:
+                message = "no option satisfies every requirement; closest: " + \
+                          f"{', '.join(worst.labels.values())}: {worst.reason}"
+            sol = results.Solution(spec=graph.path, target=goal.name, kind="goal", value=None, unit="",
+                                   text="no solution", binding=worst.binding_text, method=worst.method,
+                                   steps=worst.steps, candidates=candidates, notes=[message])
+            raise SolveError(message, sol)
+        best = max(feasible, key=lambda o: sign * float(o.objective))  # type: ignore[arg-type]
+        answer = self._objective_value(goal, best.objective)
+        if var is not None and goal.target == var:
+            answer = value_of(graph, graph.nodes[var], best.exact if best.exact is not None
+                              else sympy.Float(best.x))
+        notes = list(best.notes)
+        if choices:
+            chosen = ", ".join(f"{c} = {best.labels[c]}" for c in choices)
+            notes.insert(0, f"chosen: {chosen}")
+        header = self._header(goal, best)
+        return results.Solution(
+            spec=graph.path, target=goal.name, kind="goal", value=answer.value, unit=answer.unit,
+            text=answer.text, binding=best.binding_text, method=best.method,
+            steps=[header] + best.steps, candidates=candidates, notes=notes,
+            requirements=best.requirement_report, choice=best.labels)
+
+    def _header(self, goal: GoalDef, outcome: Outcome) -> results.Step:
+        subject = f"  subject to  {outcome.binding_text}" if outcome.binding_text else ""
+        return results.Step(name=goal.name, formula=f"{goal.sense} {goal.text}{subject}", kind="formula")
+
+    def _objective_value(self, goal: GoalDef, value: sympy.Basic | float | None) -> results.Value:
+        if value is None:
+            return results.Value(value=None, unit="", text="?")
+        node = self.graph.nodes.get(goal.target) if goal.target else None
+        expr = value if isinstance(value, sympy.Basic) else sympy.Float(value)
+        return value_of(self.graph, node, expr, unit=goal.unit if node is None else None, dim=goal.dim)
+
+    # -- one combination --
+
+    def _solve_one(self, goal: GoalDef, reqs: list[Requirement], var: str | None,
+                   fixed: dict[str, sympy.Expr]) -> Outcome:
+        if var is None:
+            return self._check_point(goal, reqs, fixed)
+        return self._solve_1d(goal, reqs, var, fixed)
+
+    def _check_point(self, goal: GoalDef, reqs: list[Requirement], fixed: dict[str, sympy.Expr]) -> Outcome:
+        values = self.ev.values(fixed)
+        objective = self.ev.compose(goal.expr, [], fixed)
+        out = Outcome()
+        out.objective = objective if objective.is_number else None
+        out.method = "enumeration"
+        report, first_broken, shortfall = self._report(reqs, values)
+        out.requirement_report = report
+        out.feasible = first_broken is None and out.objective is not None
+        out.broken = first_broken
+        out.shortfall = shortfall
+        out.reason = f"requirement `{first_broken}`" if first_broken else ""
+        out.steps = self._steps_for(goal, reqs, values, [])
+        return out
+
+    def _report(self, reqs: list[Requirement], values: Mapping[str, sympy.Basic]
+                ) -> tuple[list[results.Requirement], str | None, float]:
+        report = []
+        first_broken = None
+        shortfall = 0.0
+        for r in reqs:
+            entry = self.requirement_entry(r, values)
+            report.append(entry)
+            if entry.holds is False:
+                shortfall += 1.0
+                if first_broken is None:
+                    first_broken = f"{r.text}: {entry.margin}" if entry.margin else r.text
+        return report, first_broken, shortfall
+
+    def requirement_entry(self, r: Requirement, values: Mapping[str, sympy.Basic]) -> results.Requirement:
+        graph = self.graph
+        truth = r.expr.xreplace({graph.nodes[d].symbol: values[d] for d in r.deps if d in values})
+        holds = bool(truth) if isinstance(truth, sympy.logic.boolalg.BooleanAtom) else None
+        parts = _split(r.expr)
+        if parts is None:
+            return results.Requirement(text=r.text, holds=holds)
+        lhs, rhs, sense, _ = parts
+        lv = self.ev.compose(lhs, [], {d: values[d] for d in r.deps if d in values})
+        rv = self.ev.compose(rhs, [], {d: values[d] for d in r.deps if d in values})
+        node = _single_node(graph, lhs) or _single_node(graph, rhs)
+        unit = node.unit if node else None
+        dim = node.dim if node else None
+        lval = value_of(graph, node, lv, unit, dim) if lv.is_number else None
+        rval = value_of(graph, node, rv, unit, dim) if rv.is_number else None
+        margin = ""
+        if lv.is_number and rv.is_number:
+            diff = float(rv - lv) * (1 if sense >= 0 else -1)
+            over = convert(sympy.Float(abs(diff)), dim, None).text
+            pct = abs(diff) / abs(float(rv)) * 100 if float(rv) else float("inf")
+            if holds is False:
+                margin = f"{lval.text if lval else '?'} is {over} ({pct:.3g} %) past {rval.text if rval else '?'}"
+            else:
+                margin = f"{over} to spare"
+        return results.Requirement(text=r.text, holds=holds, lhs=lval, rhs=rval, margin=margin)
+
+    def _margins(self, reqs: list[Requirement], var: str, fixed: dict[str, sympy.Expr]) -> list[Margin]:
+        x = self.graph.nodes[var].symbol
+        margins = []
+        for r in reqs:
+            parts = _split(r.expr)
+            if parts is None:
+                composed = self.ev.compose(r.expr, [var], fixed)
+                fn = lambdify(sympy.Piecewise((1.0, composed), (-1.0, True)), [x])
+                margins.append(Margin(r, sympy.Integer(0), sympy.Integer(0), 1, False, fn, None))
+                continue
+            lhs, rhs, sense, strict = parts
+            lc = self.ev.compose(lhs, [var], fixed)
+            rc = self.ev.compose(rhs, [var], fixed)
+            diff = (rc - lc) if sense >= 0 else (lc - rc)
+            if sense == 0:
+                diff = -sympy.Abs(rc - lc)
+            scale = sympy.Abs(rc) + sympy.Abs(lc)
+            margins.append(Margin(r, lc, rc, sense, strict, lambdify(diff, [x]), lambdify(scale, [x])))
+        return margins
+
+    def _solve_1d(self, goal: GoalDef, reqs: list[Requirement], var: str,
+                  fixed: dict[str, sympy.Expr]) -> Outcome:
+        graph = self.graph
+        node = graph.nodes[var]
+        x = node.symbol
+        margins = self._margins(reqs, var, fixed)
+        objective = self.ev.compose(goal.expr, [var], fixed)
+        obj_fn = lambdify(objective, [x])
+        whole = node.whole
+        if whole:
+            grid = np.unique(np.round(np.geomspace(1, X_MAX, GRID_POINTS)))
+        else:
+            grid = np.geomspace(X_MIN, X_MAX, GRID_POINTS)
+
+        def ok(xs: np.ndarray) -> np.ndarray:
+            mask = np.ones(xs.shape, dtype=bool)
+            with np.errstate(all="ignore"):
+                for m in margins:
+                    v = m.values(xs)
+                    tol = 1e-12 * np.abs(np.asarray(m.scale_fn(xs), dtype=float)) if m.scale_fn else 0
+                    mask &= np.isfinite(v) & ((v > tol) if m.strict else (v >= -tol))
+            return mask
+
+        feasible = ok(grid)
+        out = Outcome()
+        if not feasible.any():
+            return self._infeasible(goal, margins, grid, var, fixed, out)
+        with np.errstate(all="ignore"):
+            objs = np.asarray(obj_fn(grid), dtype=float) * np.ones_like(grid)
+        sign = 1 if goal.sense == "maximize" else -1
+        scores = np.where(feasible & np.isfinite(objs), sign * objs, -np.inf)
+        k = int(np.argmax(scores))
+        # Unbounded: the best point is the grid's edge and the objective still improves there.
+        if k == len(grid) - 1 and feasible[-1]:
+            raise SolveError(f"goal `{goal.name}` is unbounded: no requirement limits `{var}` "
+                             f"(feasible up to {convert(sympy.Float(grid[-1]), node.dim, node.unit).text})")
+        # Refine: toward the neighbour where feasibility ends, or by golden section inside.
+        if k + 1 < len(grid) and not feasible[k + 1]:
+            best = self._edge(ok, grid[k], grid[k + 1], whole)
+        elif k > 0 and not feasible[k - 1]:
+            best = self._edge(ok, grid[k], grid[k - 1], whole)
+        else:
+            best = self._interior(obj_fn, ok, grid, k, sign, whole)
+        out.x = float(best)
+        out.exact = sympy.Integer(int(best)) if whole else None
+        out.feasible = True
+        out.objective = sympy.Float(float(np.asarray(obj_fn(np.array([best])), dtype=float).ravel()[0]))
+        if goal.target == var:
+            out.objective = out.exact if out.exact is not None else sympy.Float(best)
+        # The binding requirement is the one that breaks just past the optimum.
+        step = 1.0 if whole else max(abs(best) * 1e-9, 1e-12)
+        beyond = best + step if (k + 1 < len(grid) and not feasible[k + 1]) else best - step
+        binding = None
+        for m in margins:
+            v = float(m.values(np.array([beyond]))[0]) if math.isfinite(beyond) else -1
+            if not (v >= 0):
+                binding = m
+                break
+        fixed_at = dict(fixed)
+        fixed_at[var] = out.exact if out.exact is not None else sympy.Float(best, 15)
+        values = self.ev.values(fixed_at)
+        out.requirement_report = self._report(reqs, values)[0]
+        out.method = "bisection on the feasible edge"
+        out.binding_text = binding.req.text if binding else None
+        out.steps = self._steps_for(goal, reqs, values, [var], binding=binding)
+        if binding is not None:
+            out.steps += self._closed_form(binding, var, fixed, best, out, values)
+            if whole:
+                out.steps.append(self._next_whole(binding, var, fixed, int(best), beyond))
+        elif whole:
+            out.steps.append(results.Step(name=var, formula=f"{_short(var)} = {int(best)}", kind="answer"))
+        return out
+
+    def _edge(self, ok: Callable[[np.ndarray], np.ndarray], inside: float, outside: float,
+              whole: bool) -> float:
+        lo, hi = inside, outside
+        for _ in range(200):
+            if whole and abs(hi - lo) <= 1:
+                break
+            if not whole and abs(hi - lo) <= 1e-13 * max(abs(lo), abs(hi)):
+                break
+            mid = (lo + hi) / 2 if not whole else float(math.floor((lo + hi) / 2))
+            if whole and mid in (lo, hi):
+                mid = lo + (1 if hi > lo else -1)
+            if ok(np.array([mid]))[0]:
+                lo = mid
+            else:
+                hi = mid
+        return lo
+
+    def _interior(self, obj_fn: Callable[..., object], ok: Callable[[np.ndarray], np.ndarray],
+                  grid: np.ndarray, k: int, sign: int, whole: bool) -> float:
+        a, b = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
+        xs = np.linspace(a, b, 2001)
+        if whole:
+            xs = np.unique(np.round(xs))
+        with np.errstate(all="ignore"):
+            vals = sign * np.asarray(obj_fn(xs), dtype=float) * np.ones_like(xs)
+        vals = np.where(ok(xs), vals, -np.inf)
+        return float(xs[int(np.argmax(vals))])
+
+    def _infeasible(self, goal: GoalDef, margins: list[Margin], grid: np.ndarray, var: str,
+                    fixed: dict[str, sympy.Expr], out: Outcome) -> Outcome:
+        node = self.graph.nodes[var]
+        with np.errstate(all="ignore"):
+            rel = []
+            for m in margins:
+                v = m.values(grid)
+                s = np.asarray(m.scale_fn(grid), dtype=float) if m.scale_fn else np.ones_like(grid)
+                rel.append(np.where(np.isfinite(v), v / np.where(s > 0, s, 1), -np.inf))
+        worst = np.min(np.vstack(rel), axis=0)
+        k = int(np.argmax(worst))
+        i = int(np.argmin([r[k] for r in rel]))
+        failing = margins[i]
+        at = sympy.Integer(int(grid[k])) if node.whole else sympy.Float(grid[k], 6)
+        fixed_at = dict(fixed)
+        fixed_at[var] = at
+        values = self.ev.values(fixed_at)
+        entry = self.requirement_entry(failing.req, values)
+        where = convert(at, node.dim, node.unit).text
+        out.feasible = False
+        out.binding_text = failing.req.text
+        out.broken = f"{failing.req.text}: {entry.margin}" if entry.margin else failing.req.text
+        out.reason = (f"no `{_short(var)}` satisfies every requirement; `{failing.req.text}` fails first: "
+                      f"at the most favourable point ({_short(var)} = {where}) {entry.margin or 'it fails'}")
+        out.shortfall = float(-worst[k])
+        out.method = "grid search"
+        out.steps = self._steps_for(goal, [failing.req], values, [var], binding=failing)
+        return out
+
+    # -- explanation --
+
+    def _steps_for(self, goal: GoalDef, reqs: list[Requirement], values: Mapping[str, sympy.Basic],
+                   variables: list[str], binding: Margin | None = None) -> list[results.Step]:
+        graph = self.graph
+        focus = [binding.req] if binding is not None else reqs
+        roots = [d for r in focus for d in r.deps] + list(goal.deps)
+        order = graph.upstream(roots)
+        owner = _common_owner(order)
+        steps = forward_steps(graph, order, values, owner)
+        for r in focus:
+            context = graph.ref_context(r)
+            entry = self.requirement_entry(r, values)
+            substituted = show_formula(r.formula, context, graph, values)
+            steps.append(results.Step(
+                name="binding" if binding is not None else "require", formula=r.text,
+                substituted=substituted if substituted != r.text else "",
+                note=("holds" if entry.holds else "fails" if entry.holds is False else "")
+                + (f"; {entry.margin}" if entry.margin else ""), kind="check"))
+        return steps
+
+    def _closed_form(self, binding: Margin, var: str, fixed: dict[str, sympy.Expr], best: float,
+                     out: Outcome, values: Mapping[str, sympy.Basic]) -> list[results.Step]:
+        """The binding requirement solved for the variable, in the spec's names, where sympy can."""
+        graph = self.graph
+        node = graph.nodes[var]
+        x = node.symbol
+        req = binding.req
+        parts = _split(req.expr)
+        if parts is None:
+            return []
+        lhs, rhs, sense, _ = parts
+        dependents = _downstream(graph, var)
+        expanded_l = _expand_through(graph, lhs, dependents, fixed)
+        expanded_r = _expand_through(graph, rhs, dependents, fixed)
+        equation = expanded_l - expanded_r
+        numbers = {graph.nodes[n].symbol: v for n, v in values.items() if n != var}
+        notes = []
+        if equation.has(sympy.ceiling, sympy.floor):
+            equation = equation.replace(sympy.ceiling, lambda a: a).replace(sympy.floor, lambda a: a)
+            notes.append("ceil/floor relaxed to solve; the whole-number check below is exact")
+        branch_note = ""
+        if equation.has(sympy.Min, sympy.Max, sympy.Piecewise):
+            equation, branch_note = _active_branch(equation, x, sympy.Float(best), numbers)
+            if equation is None:
+                return []
+        if sympy.count_ops(equation) > 400 or not _polynomial_ok(equation, x):
+            out.notes.append("no closed form for the binding requirement; solved by bisection to a "
+                             "relative 1e-12")
+            return []
+        try:
+            roots = sympy.solve(sympy.Eq(equation, 0), x, dict=False)
+        except (NotImplementedError, ValueError, TypeError):
+            return []
+        target = None
+        for root in roots if isinstance(roots, list) else []:
+            val = root.xreplace(numbers)
+            val = val.xreplace({s: v for s, v in numbers.items()})
+            if val.is_number and val.is_real and abs(float(val) - best) <= 1e-6 * max(abs(best), 1) + \
+                    (1.0 if node.whole else 0):
+                target = root
+                break
+        if target is None:
+            return []
+        owner = _common_owner([var] + list(req.deps))
+        names = short_names(graph, target.free_symbols | {x}, owner)
+        direction = "<=" if _increasing(binding, best) else ">="
+        formula = f"{names[x]} {direction} {print_sympy(target, names)}"
+        value_names = {s: convert(numbers[s], graph.by_symbol()[s].dim, graph.by_symbol()[s].unit,
+                                  graph.texts).text for s in target.free_symbols if s in numbers}
+        substituted = print_sympy(target, value_names)
+        exact = sympy.nsimplify(target.xreplace(numbers)) if False else target.xreplace(numbers)
+        result = value_of(graph, node, sympy.Float(exact.evalf(20), 20) if not exact.is_Rational else exact)
+        out.method = "closed form" + (f" ({branch_note})" if branch_note else "")
+        out.notes.extend(notes)
+        return [results.Step(name=names[x], formula=formula, substituted=substituted, result=result,
+                             kind="closed-form", note=branch_note)]
+
+    def _next_whole(self, binding: Margin, var: str, fixed: dict[str, sympy.Expr], best: int,
+                    beyond: float) -> results.Step:
+        graph = self.graph
+        node = graph.nodes[var]
+        nxt = int(round(beyond))
+        fixed_next = dict(fixed)
+        fixed_next[var] = sympy.Integer(nxt)
+        values = self.ev.values(fixed_next)
+        entry = self.requirement_entry(binding.req, values)
+        unit_word = {"token": "tokens", "request": "requests"}.get(format_dim(node.dim) if node.dim else "",
+                                                                   "numbers")
+        shown = convert(sympy.Integer(best), node.dim, node.unit).text
+        nxt_shown = convert(sympy.Integer(nxt), node.dim, node.unit).text
+        op = {1: ">", -1: "<", 0: "!="}[binding.sense]
+        breaks = (f"{nxt} needs {entry.lhs.text} {op} {entry.rhs.text}" if entry.lhs and entry.rhs
+                  else f"{nxt_shown} breaks `{binding.req.text}`")
+        return results.Step(name=_short(var), formula=f"{_short(var)} = {shown}",
+                            note=f"whole {unit_word}; {breaks}", kind="answer")
+
+
+@dataclass
+class Outcome:
+    feasible: bool = False
+    objective: sympy.Basic | None = None
+    x: float | None = None
+    exact: sympy.Basic | None = None
+    binding_text: str | None = None
+    broken: str | None = None
+    reason: str = ""
+    shortfall: float = 0.0
+    method: str = ""
+    steps: list[results.Step] = None  # type: ignore[assignment]
+    notes: list[str] = None  # type: ignore[assignment]
+    requirement_report: list[results.Requirement] = None  # type: ignore[assignment]
+    labels: dict[str, str] = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        self.steps = []
+        self.notes = []
+        self.requirement_report = []
+        self.labels = {}
+
+
+# --- helpers ------------------------------------------------------------------------
+
+
+def _short(name: str) -> str:
+    return name
+
+
+def _single_node(graph: Graph, expr: sympy.Basic) -> Node | None:
+    if isinstance(expr, sympy.Symbol):
+        return graph.by_symbol().get(expr)
+    for sym in sorted(expr.free_symbols, key=str):
+        node = graph.by_symbol().get(sym)
+        if node is not None and node.dim is not None:
+            return node
+    return None
+
+
+def _common_owner(names: list[str]) -> str:
+    owners = {n.split(".")[0] for n in names if "." in n}
+    plain = [n for n in names if "." not in n]
+    return owners.pop() if len(owners) == 1 and not plain else ""
+
+
+def _downstream(graph: Graph, var: str) -> set[str]:
+    readers: dict[str, list[str]] = {}
+    for node in graph.nodes.values():
+        for d in node.deps:
+            readers.setdefault(d, []).append(node.name)
+    seen = {var}
+    stack = [var]
+    while stack:
+        for r in readers.get(stack.pop(), []):
+            if r not in seen:
+                seen.add(r)
+                stack.append(r)
+    return seen
+
+
+def _expand_through(graph: Graph, expr: sympy.Basic, dependents: set[str],
+                    fixed: Mapping[str, sympy.Expr]) -> sympy.Basic:
+    """Inline the quantities that depend on the variable; keep the rest as named symbols."""
+    by_symbol = graph.by_symbol()
+    for _ in range(200):
+        replaced = {}
+        for sym in expr.free_symbols:
+            node = by_symbol.get(sym)
+            if node is None:
+                continue
+            if node.name in fixed and node.kind in ("choice",):
+                continue
+            if node.name in dependents and node.kind == "derived" and node.expr is not None:
+                replaced[sym] = node.expr
+        if not replaced:
+            break
+        expr = expr.xreplace(replaced)
+    # Choices fixed for this combination become their option's value.
+    choice_values = {by_symbol[s].symbol: fixed[by_symbol[s].name] for s in expr.free_symbols
+                     if s in by_symbol and by_symbol[s].name in fixed and by_symbol[s].kind == "choice"}
+    return expr.xreplace(choice_values) if choice_values else expr
+
+
+def _active_branch(expr: sympy.Basic, x: sympy.Symbol, at: sympy.Basic,
+                   numbers: Mapping[sympy.Symbol, sympy.Basic]) -> tuple[sympy.Basic | None, str]:
+    """Replace each max/min/piecewise by the branch active at the solution."""
+    notes = []
+
+    def pick(node: sympy.Basic) -> sympy.Basic:
+        if isinstance(node, (sympy.Max, sympy.Min)):
+            args = list(node.args)
+            vals = [float(a.xreplace(numbers).xreplace({x: at})) if a.xreplace(numbers).xreplace(
+                {x: at}).is_number else float("nan") for a in args]
+            choose = max if isinstance(node, sympy.Max) else min
+            k = vals.index(choose(vals))
+            notes.append(f"{'max' if isinstance(node, sympy.Max) else 'min'} takes branch {k + 1} of {len(args)}")
+            return args[k]
+        if isinstance(node, sympy.Piecewise):
+            for e, c in node.args:
+                truth = c.xreplace(numbers).xreplace({x: at}) if c is not sympy.true else sympy.true
+                if truth is sympy.true:
+                    return e
+            return node
+        return node
+
+    for _ in range(50):
+        targets = [n for n in sympy.preorder_traversal(expr) if isinstance(n, (sympy.Max, sympy.Min,
+                                                                                  sympy.Piecewise))]
+        if not targets:
+            break
+        inner = [t for t in targets if not any(isinstance(a, (sympy.Max, sympy.Min, sympy.Piecewise))
+                                                for a in sympy.preorder_traversal(t) if a is not t)]
+        mapping = {t: pick(t) for t in inner}
+        new = expr.xreplace(mapping)
+        if new == expr:
+            return None, ""
+        expr = new
+    return expr, "; ".join(dict.fromkeys(notes))
+
+
+def _polynomial_ok(expr: sympy.Basic, x: sympy.Symbol) -> bool:
+    numer, _ = sympy.together(expr).as_numer_denom()
+    try:
+        return sympy.Poly(numer, x).degree() <= 2
+    except sympy.PolynomialError:
+        return False
+
+
+def _increasing(m: Margin, best: float) -> bool:
+    """Whether the requirement caps the variable from above (true) or below."""
+    xs = np.array([best * (1 - 1e-6) if best else -1e-9, best * (1 + 1e-6) if best else 1e-9])
+    v = m.values(xs)
+    return bool(v[1] <= v[0])

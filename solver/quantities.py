@@ -1,0 +1,177 @@
+"""Numbers with units for people: choosing a readable unit and significant figures.
+
+The graph computes in canonical units (byte, second, FLOP, token, USD, ...);
+this module turns a canonical magnitude back into `17.179869184 GB` or
+`48.3 ms`.
+
+>>> from lang.units import lookup
+>>> format_number(sympy.Rational(11444092, 1000))
+'11444.09'
+>>> show(sympy.Integer(131072), lookup("B").dim / lookup("token").dim, "KiB/token")
+'128 KiB/token'
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import sympy
+
+from lang.units import BOOL, DIMENSIONLESS, TEXT, Dim, format_dim, lookup
+
+# Readable units per dimension, smallest first; the largest one under the value wins.
+_LADDERS: dict[str, list[str]] = {
+    "B": ["B", "kB", "MB", "GB", "TB", "PB"],
+    "s": ["ns", "us", "ms", "s"],
+    "FLOP": ["FLOP", "MFLOP", "GFLOP", "TFLOP", "PFLOP", "EFLOP"],
+    "FLOP/s": ["FLOPS", "GFLOPS", "TFLOPS", "PFLOPS"],
+    "B/s": ["B/s", "kB/s", "MB/s", "GB/s", "TB/s"],
+    "token/s": ["token/s", "ktoken/s", "Mtoken/s"],
+    "USD/s": ["USD/hour"],
+    "USD/token": ["USD/Mtoken"],
+    "B/token": ["B/token", "KiB/token", "MiB/token"],
+    "USD": ["USD"],
+    "token": ["token", "ktoken", "Mtoken", "Gtoken"],
+    "FLOP/token": ["FLOP/token", "GFLOP/token", "TFLOP/token"],
+    "request/s": ["request/s"],
+    "W": ["W", "kW", "MW"],
+}
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A value converted for display: the number in `unit`, and its text."""
+
+    value: float | None
+    exact: sympy.Expr | None
+    unit: str
+    text: str
+
+
+def unit_factor(unit: str) -> tuple[Fraction, Dim] | None:
+    """Factor and dimension of a unit written compactly (`KiB/token`, `USD/hour`)."""
+    import re
+
+    factor, dim = Fraction(1), DIMENSIONLESS
+    op = "*"
+    for piece in re.findall(r"[/*]|\^-?\d+|[^/*^()]+", unit.replace("(", "").replace(")", "")):
+        if piece in "/*":
+            op = piece
+            continue
+        if piece.startswith("^"):
+            return None  # powers only come from annotations, which carry their own factor
+        info = lookup(piece.strip())
+        if info is None:
+            return None
+        if op == "*":
+            factor, dim = factor * info.factor, dim * info.dim
+        else:
+            factor, dim = factor / info.factor, dim / info.dim
+    return factor, dim
+
+
+def pick_unit(value: float, dim: Dim) -> str:
+    key = format_dim(dim)
+    ladder = _LADDERS.get(key)
+    if not ladder:
+        return key if not dim.dimensionless else ""
+    best = ladder[0]
+    for unit in ladder:
+        found = unit_factor(unit)
+        if found and abs(value) >= float(found[0]) * 0.9999999:
+            best = unit
+    return best
+
+
+def format_number(value: sympy.Expr | float | int, exact_ok: bool = True) -> str:
+    """Exact decimals when short, else about six significant figures (two decimals at least)."""
+    if isinstance(value, sympy.Basic):
+        if value.is_Rational and exact_ok:
+            rational = Fraction(int(value.p), int(value.q))  # type: ignore[attr-defined]
+            text = _exact_decimal(rational)
+            if text is not None:
+                return text
+        try:
+            number = float(value)
+        except TypeError:
+            return str(value)
+    else:
+        number = float(value)
+    if number == 0:
+        return "0"
+    if math.isinf(number) or math.isnan(number):
+        return str(number)
+    if abs(number) >= 1e15 or abs(number) < 1e-6:
+        return f"{number:.6g}"
+    magnitude = int(math.floor(math.log10(abs(number))))
+    decimals = max(2, 5 - magnitude) if abs(number) < 1e6 else 0
+    text = f"{number:.{decimals}f}"
+    if abs(number) >= 1e6:
+        return f"{number:.6g}" if abs(number) >= 1e9 else f"{round(number):d}"
+    return text
+
+
+def _exact_decimal(value: Fraction, max_digits: int = 12) -> str | None:
+    den = value.denominator
+    twos = fives = 0
+    while den % 2 == 0:
+        den //= 2
+        twos += 1
+    while den % 5 == 0:
+        den //= 5
+        fives += 1
+    if den != 1:
+        return None
+    places = max(twos, fives)
+    scaled = abs(value.numerator) * (10 ** places) // value.denominator
+    digits = str(scaled).rjust(places + 1, "0")
+    if len(digits.lstrip("0")) > max_digits:
+        return None
+    whole, frac = (digits[:-places], digits[-places:]) if places else (digits, "")
+    sign = "-" if value < 0 else ""
+    return f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}"
+
+
+def show(value: sympy.Expr | None, dim: Dim | None, unit: str | None = None,
+         texts: list[str] | None = None) -> str:
+    return convert(value, dim, unit, texts).text
+
+
+def convert(value: sympy.Expr | None, dim: Dim | None, unit: str | None = None,
+            texts: list[str] | None = None) -> Shown:
+    """A canonical value in `unit` (when it has the right dimension), else a readable unit."""
+    if value is None:
+        return Shown(None, None, unit or "", "?")
+    if dim == TEXT:
+        code = int(value) if value.is_Integer else -1
+        text = texts[code] if texts and 0 <= code < len(texts) else str(value)
+        return Shown(None, value, "", text)
+    if dim == BOOL or isinstance(value, sympy.logic.boolalg.BooleanAtom):
+        return Shown(None, value, "", "true" if bool(value) else "false")
+    if not value.is_number:
+        return Shown(None, value, unit or "", str(value))
+    chosen = unit
+    factor: Fraction | None = None
+    if chosen:
+        found = unit_factor(chosen)
+        if found is None or (dim is not None and found[1] != dim):
+            chosen = None
+        else:
+            factor = found[0]
+    if chosen is None:
+        if dim is None:
+            return Shown(float(value), value, "", format_number(value))
+        chosen = pick_unit(float(value), dim)
+        found = unit_factor(chosen) if chosen else (Fraction(1), DIMENSIONLESS)
+        factor = found[0] if found else Fraction(1)
+    assert factor is not None
+    scaled = value / sympy.Rational(factor.numerator, factor.denominator)
+    if chosen == "%":
+        pass
+    number = format_number(scaled)
+    text = f"{number} {chosen}".rstrip() if chosen not in ("", "count") else number
+    if chosen == "%":
+        text = f"{number} %"
+    return Shown(float(scaled), scaled, "" if chosen == "count" else chosen, text)
