@@ -92,6 +92,7 @@ class Graph:
     # (context, span of a name in a formula) → the node it read. The context is
     # the node being defined, or `require@SPAN` / `goal@SPAN`.
     refs: dict[tuple[str, Span], str] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)   # every file read, for caches
 
     def ref_context(self, requirement: Requirement) -> str:
         return f"require@{requirement.span}"

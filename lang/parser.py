@@ -6,10 +6,11 @@ position of the offending token and what could have stood there.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Literal
 
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -175,19 +176,20 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic
             width = 1
     else:
         assert isinstance(exc, UnexpectedCharacters)
-        char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        pos = exc.pos_in_stream or 0
+        char = text[pos] if pos < len(text) else ""
         span = Span(path, line, column, line, column + 1)
-        hints: tuple[str, ...] = ()
+        char_hints: tuple[str, ...] = ()
         if char == "'":
-            hints = ('strings use double quotes: "text"',)
-        elif char == "*" and text[exc.pos_in_stream:exc.pos_in_stream + 2] == "**":
-            hints = ("powers are written `^`: `x ^ 2`",)
+            char_hints = ('strings use double quotes: "text"',)
+        elif char == "*" and text[pos:pos + 2] == "**":
+            char_hints = ("powers are written `^`: `x ^ 2`",)
         return Diagnostic("E0101", f"unexpected character `{char}`", span,
-                          label="not part of the language", help=hints)
-    expected = sorted({_describe(t) for t in getattr(exc, "expected", set()) or set()
+                          label="not part of the language", help=char_hints)
+    expected: list[str] = sorted({_describe(t) for t in getattr(exc, "expected", set()) or set()
                        if not t.startswith("__")})
     span = Span(path, line, column, line, column + width)
-    hints = []
+    hints: list[str] = []
     if expected:
         shown = ", ".join(expected[:8]) + (", ..." if len(expected) > 8 else "")
         hints.append(f"expected {shown}")
@@ -372,8 +374,9 @@ def _unit_from_text(text: str, path: str, line: int, column: int) -> ast.UnitExp
                     if isinstance(unit, ast.UnitProduct) else powered)
         else:
             name = ast.UnitName(piece, span_of(piece))
+            op: Literal["*", "/"] = "/" if pending_op == "/" else "*"
             unit = name if unit is None else ast.UnitProduct(
-                pending_op or "*", unit, name, Span(path, line, column, line, col + len(piece)))
+                op, unit, name, Span(path, line, column, line, col + len(piece)))
         col += len(piece)
     assert unit is not None
     return unit

@@ -20,17 +20,27 @@ AST with sympy constructors.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable, Union
+from typing import Union
 
 import sympy
 
 from lang import syntax as ast
-from lang.diagnostics import (Collector, Diagnostic, InferError, Label, SourceMap, Span,
-                              did_you_mean, sorted_diagnostics)
-from lang.graph import GoalDef, Graph, Node, Option, Requirement
+from lang.diagnostics import (
+    Collector,
+    Diagnostic,
+    InferError,
+    Label,
+    SourceMap,
+    Span,
+    did_you_mean,
+    sorted_diagnostics,
+)
+from lang.graph import GoalDef, Graph, Node, NodeKind, Option, Requirement
 from lang.parser import KEYWORDS, parse_expression, parse_module
 from lang.units import BOOL, DIMENSIONLESS, TEXT, Dim, format_dim, known_unit_names, lookup
 
@@ -71,7 +81,7 @@ class Scalar:
 
 @dataclass
 class Layer:
-    members: dict[str, ast.Member]
+    members: dict[str, ast.NamedMember]
     requires: list[ast.Require]
     goals: list[ast.Goal]
     env: Scope
@@ -84,7 +94,7 @@ class RecordVal:
     span: Span
     is_module: bool = False
 
-    def member(self, name: str) -> tuple[ast.Member, Layer] | None:
+    def member(self, name: str) -> tuple[ast.NamedMember, Layer] | None:
         for layer in reversed(self.layers):
             if name in layer.members:
                 return layer.members[name], layer
@@ -121,6 +131,11 @@ class Opaque:
 
     missing: str
     span: Span
+
+
+@dataclass(frozen=True)
+class Poison(Opaque):
+    """What a name bound by a failed import holds: uses stay silent, the import already erred."""
 
 
 @dataclass(frozen=True)
@@ -249,7 +264,8 @@ class Resolver:
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            self.diag.error("E0402", f"cannot read module `{name}`: {exc.strerror or exc}", span)
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self.diag.error("E0402", f"cannot read module `{name}`: {reason}", span)
             return None
         display = _display_path(file)
         self.sources.add(display, text)
@@ -313,18 +329,24 @@ class Resolver:
                 self._check_shadow(member.name, member.name_span)
 
     def _check_shadow(self, name: str, span: Span) -> None:
-        if lookup(name) is not None and name not in FUNCTIONS:
+        # Exact unit names and symbols only: a field called `bits` (pint's plural) is no trap.
+        if name in _unit_names() and name not in FUNCTIONS:
             self.diag.warn("W0201", f"`{name}` shadows the unit `{name}`", span,
                            label="this binding hides the unit in this scope",
                            help=(f"rename it, or write the unit as `1 {name}` where you mean the unit",))
 
     def _bind_import(self, stmt: ast.Import | ast.FromImport, module: _Module) -> None:
         file = self._find_module(stmt.module, module.file, stmt.span)
-        if file is None:
-            return
         dotted = ".".join(stmt.module)
-        target = self.load_module(file, dotted, stmt.span)
+        target = self.load_module(file, dotted, stmt.span) if file is not None else None
         if target is None:
+            poison = Poison(dotted, stmt.span)
+            if isinstance(stmt, ast.Import):
+                names = [stmt.alias or stmt.module[0]]
+            else:
+                names = [n for n, _ in stmt.names]
+            for bound in names:
+                module.scope.imports[bound] = lambda p=poison: p  # type: ignore[misc]
             return
         scope = module.scope
         if isinstance(stmt, ast.Import):
@@ -394,7 +416,7 @@ class Resolver:
                         help=(f"the cycle: {arrow}",
                               "give one of these quantities a value, or make it an unknown `name: UNIT`"))
 
-    def _field(self, record: RecordVal, name: str, member: ast.Member, layer: Layer, path: str) -> Value:
+    def _field(self, record: RecordVal, name: str, member: ast.NamedMember, layer: Layer, path: str) -> Value:
         override = self.overrides.get(path)
         env = FieldScope(self, record, layer.env) if not record.is_module else layer.env
         if override is not None:
@@ -418,7 +440,7 @@ class Resolver:
         assert isinstance(member, ast.Choice)
         return self._choice(path, member, env, record)
 
-    def _override(self, record: RecordVal, member: ast.Member, path: str, override: Override) -> Value:
+    def _override(self, record: RecordVal, member: ast.NamedMember, path: str, override: Override) -> Value:
         expr = override.value
         if isinstance(expr, ast.Number) and not isinstance(member, (ast.RecordInput, ast.Choice)):
             unit = _declared_unit(member)
@@ -462,7 +484,7 @@ class Resolver:
                             f"but its value is in `{value.unit_text}`",
                             value.span, label=f"`{value.unit_text}`",
                             secondary=(Label(base[2], f"declared `{base[1]}` here"),))
-        kind = "derived" if value.deps else "input"
+        kind: NodeKind = "derived" if value.deps else "input"
         symbol = sympy.Symbol(path, real=True)
         if not unit and value.origin and value.origin in self.nodes:
             unit = self.nodes[value.origin].unit
@@ -755,7 +777,7 @@ class Resolver:
                 result = left.expr + right.expr if op == "+" else left.expr - right.expr
                 return Scalar(result, left.dim if left.dim is not None else right.dim, unit, deps, expr.span)
             if op not in ("==", "!=") and TEXT in (left.dim, right.dim):
-                self.diag.error("E0306", f"text can only be compared with `==` or `!=`", expr.op_span)
+                self.diag.error("E0306", "text can only be compared with `==` or `!=`", expr.op_span)
             relation = {"<": sympy.Lt, "<=": sympy.Le, ">": sympy.Gt, ">=": sympy.Ge,
                         "==": sympy.Eq, "!=": sympy.Ne}[op](left.expr, right.expr)
             return Scalar(relation, BOOL, None, deps, expr.span)
@@ -831,7 +853,9 @@ class Resolver:
             other = self._scalar(self.compile(expr.otherwise, env, None), expr.otherwise.span, "as a branch")
         except _NeedsRecord as need:
             return need.opaque
-        self._expect(test, BOOL, "the condition of `if` must be a comparison")
+        if test.dim == DIMENSIONLESS:       # a flag: `if tied_embeddings then ...`
+            test = Scalar(sympy.Ne(test.expr, 0), BOOL, None, test.deps, test.span)
+        self._expect(test, BOOL, "the condition of `if` must be a comparison or a flag")
         if then.dim is not None and other.dim is not None and then.dim != other.dim:
             self.diag.error("E0304", f"the branches of `if` differ: `{then.unit_text}` and "
                             f"`{other.unit_text}`", expr.span,
@@ -912,7 +936,7 @@ class Resolver:
             raise InferError(sorted_diagnostics(self.diag.items))
         return Graph(self.nodes, self.requirements, self.goals, self.texts, self.root_names,
                      sorted_diagnostics(d for d in self.diag.items if not d.is_error), self.sources,
-                     self.missing, str(file), self.refs)
+                     self.missing, str(file), self.refs, [str(m.file) for m in self.modules.values()])
 
     def _unused_override(self, o: Override) -> None:
         candidates = list(self.nodes) + [p for p in self.root_names]
@@ -923,7 +947,7 @@ class Resolver:
             message = f"cannot set `{o.path}`: no such input"
         else:
             message = f"cannot set `{o.path}`: no such input"
-        alias_hint = ()
+        alias_hint: tuple[str, ...] = ()
         for name, node in self.nodes.items():
             if name.endswith("." + o.path.rpartition(".")[2]) and node.kind == "input" and \
                     not name.startswith(head + "."):
@@ -940,6 +964,8 @@ class Resolver:
                 self.root_names.append(path)
             elif isinstance(value, RecordVal) and value.path == path:
                 self._materialize(value, owned, user_instance or len(value.layers) > 1)
+            elif isinstance(value, Poison):
+                continue
             elif isinstance(value, Opaque):
                 found = record.member(name)
                 member = found[0] if found else None
@@ -981,6 +1007,8 @@ class Resolver:
         try:
             value = self._scalar(self.compile(goal.expr, env, None), goal.expr.span, "as a goal")
         except _NeedsRecord as need:
+            if isinstance(need.opaque, Poison):
+                return
             self.diag.error("E0204", f"goal `{goal.name}` needs `{need.opaque.missing}`, which has no value",
                             goal.expr.span, secondary=(Label(need.opaque.span, "declared here"),))
             return
@@ -1002,6 +1030,11 @@ class _NeedsRecord(Exception):
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _unit_names() -> frozenset[str]:
+    return frozenset(known_unit_names())
 
 
 def _rational(value: Fraction) -> sympy.Expr:
@@ -1121,7 +1154,7 @@ source_text = _source
 def parse_override(text: str, index: int = 0) -> Override:
     """`chat.batch=32` → an Override; errors point into the option's own text."""
     name, eq, value = text.partition("=")
-    display = f"<--set>" if index == 0 else f"<--set #{index + 1}>"
+    display = "<--set>" if index == 0 else f"<--set #{index + 1}>"
     name = name.strip()
     span = Span(display, 1, 1, 1, len(text) + 1)
     if not eq or not name or not all(p.isidentifier() for p in name.split(".")):

@@ -229,6 +229,7 @@ class FromImport:
 
 
 Member = Union[Binding, Unknown, RecordInput, Choice, Require, Goal, Import, FromImport]
+NamedMember = Union[Binding, Unknown, RecordInput, Choice]
 NAMED_MEMBERS = (Binding, Unknown, RecordInput, Choice)
 
 

@@ -21,11 +21,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 DEFINITIONS = Path(__file__).with_name("units.txt")
 
@@ -38,24 +39,14 @@ BASE_SYMBOLS = {
 _ORDER = ["USD", "FLOP", "B", "token", "request", "W", "s"]
 
 
+@dataclass(frozen=True)
 class Dim:
-    """A dimension: base symbols with integer exponents. Immutable and hashable."""
+    """A dimension: base symbols with integer exponents, normalized and hashable."""
 
-    __slots__ = ("exps", "_hash")
+    exps: tuple[tuple[str, int], ...] = ()
 
     def __init__(self, exps: Iterable[tuple[str, int]] = ()):
-        cleaned = tuple(sorted((k, int(v)) for k, v in exps if v))
-        object.__setattr__(self, "exps", cleaned)
-        object.__setattr__(self, "_hash", hash(cleaned))
-
-    def __setattr__(self, key: str, value: object) -> None:
-        raise AttributeError("Dim is immutable")
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Dim) and self.exps == other.exps
-
-    def __hash__(self) -> int:
-        return self._hash
+        object.__setattr__(self, "exps", tuple(sorted((k, int(v)) for k, v in exps if v)))
 
     def __mul__(self, other: Dim) -> Dim:
         merged = dict(self.exps)
@@ -81,9 +72,6 @@ class Dim:
 
     def __repr__(self) -> str:
         return f"Dim({format_dim(self)!r})"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (Dim, (self.exps,))
 
 
 DIMENSIONLESS = Dim()
@@ -160,6 +148,8 @@ class _Registry:
         return self._pint
 
     def lookup(self, name: str) -> UnitInfo | None:
+        if name.startswith("__"):
+            return None
         if name not in self._cache:
             self._cache[name] = self._resolve(name)
             self._dirty = True
@@ -175,7 +165,7 @@ class _Registry:
             return None
         try:
             unit = self.pint.Unit(name)
-        except Exception:  # pint raises several kinds for an unknown name  # noqa: BLE001
+        except Exception:  # pint raises several kinds for an unknown name
             return None
         base = (1 * unit).to_base_units()
         exps = []
@@ -200,6 +190,15 @@ class _Registry:
 
     def known_names(self) -> list[str]:
         """Names for spelling hints: every unit and symbol, and the common prefixed ones."""
+        cached = self._cache.get("__known_names__")
+        if cached is not None:
+            return cached  # type: ignore[return-value]
+        names = self._known_names()
+        self._cache["__known_names__"] = names  # type: ignore[assignment]
+        self._save()
+        return names
+
+    def _known_names(self) -> list[str]:
         reg = self.pint
         names = set()
         for key, definition in reg._units.items():
@@ -210,7 +209,7 @@ class _Registry:
         for stem in ("B", "bit", "FLOP", "FLOPS", "s", "W", "token"):
             for prefix in ("k", "M", "G", "T", "P", "Ki", "Mi", "Gi", "Ti", "m", "u", "n"):
                 names.add(prefix + stem)
-        return sorted(n for n in names if n and n[0].isalpha() or n == "%")
+        return sorted(n for n in names if (n and n[0].isalpha()) or n == "%")
 
 
 def _exact(value: float | int) -> Fraction:

@@ -8,8 +8,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 import sympy
 
@@ -24,7 +24,7 @@ from solver.invert import invert
 from solver.optimize import GoalSolver, SolveError
 from solver.quantities import convert, unit_factor
 
-__all__ = ["Spec", "SolveError", "InferError"]
+__all__ = ["InferError", "SolveError", "Spec"]
 
 
 class Spec:
@@ -36,7 +36,7 @@ class Spec:
         self._evaluator: Evaluator | None = None
 
     @classmethod
-    def load(cls, path: str | Path, set: Iterable[str] = ()) -> Spec:  # noqa: A002
+    def load(cls, path: str | Path, set: Iterable[str] = ()) -> Spec:
         """Parse and check a spec; `set` holds `NAME=VALUE` overrides as on the command line."""
         sources = SourceMap()
         graph = build_graph(path, list(set), sources)

@@ -8,7 +8,7 @@ left out of the values (its formula still composes symbolically, see
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import sympy
 

@@ -8,7 +8,7 @@ checked); otherwise a sign change on a log grid is refined by bisection.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import sympy
@@ -18,8 +18,18 @@ from lang.units import format_dim
 from solver import results
 from solver.evaluate import Evaluator, lambdify
 from solver.explain import forward_steps, print_sympy, short_names, value_of
-from solver.optimize import (X_MAX, X_MIN, GRID_POINTS, SolveError, _active_branch, _common_owner,
-                             _downstream, _expand_through, _polynomial_ok)
+from solver.optimize import (
+    GRID_POINTS,
+    X_MAX,
+    X_MIN,
+    SolveError,
+    _active_branch,
+    _common_owner,
+    _downstream,
+    _expand_through,
+    _polynomial_ok,
+    solve_polynomial,
+)
 from solver.quantities import convert
 
 
@@ -87,7 +97,6 @@ def invert(graph: Graph, target: str, held: str, value: sympy.Expr,
     notes += closed_notes
     if step is not None:
         steps.append(step)
-        exact = None
     answer = value_of(graph, node, sympy.Float(best, 15))
     if step is not None and step.result is not None:
         answer = step.result
@@ -120,13 +129,10 @@ def _closed(graph: Graph, ev: Evaluator, target: str, held: str, value: sympy.Ex
         equation, branch = _active_branch(equation, x, sympy.Float(best), numbers_h)
         if equation is None:
             return None, "bisection", notes
-    bisect = (None, f"bisection to a relative 1e-14 (no closed form)", notes)
+    bisect = (None, "bisection to a relative 1e-14 (no closed form)", notes)
     if sympy.count_ops(equation) > 400 or not _polynomial_ok(equation, x):
         return bisect
-    try:
-        solutions = sympy.solve(sympy.Eq(equation, 0), x)
-    except (NotImplementedError, ValueError, TypeError):
-        return bisect
+    solutions = solve_polynomial(equation, x)
     numbers[held_sym] = value
     for sol in solutions:
         val = sol.xreplace(numbers)
@@ -144,4 +150,4 @@ def _closed(graph: Graph, ev: Evaluator, target: str, held: str, value: sympy.Ex
     return bisect
 
 
-__all__ = ["invert", "format_dim"]
+__all__ = ["format_dim", "invert"]

@@ -1,0 +1,23 @@
+"""The README's two commands are the contract with a new user; CI runs the second verbatim."""
+
+import re
+
+from conftest import REPO
+
+
+def _commands() -> list[str]:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```(?:sh|bash)\n(.*?)```", text, flags=re.S)
+    return [b.strip() for b in blocks[:2]]
+
+
+def test_readme_opens_with_two_commands() -> None:
+    run, test = _commands()
+    assert "pip install" in run and "infer " in run
+    assert "pip install" in test and "pytest" in test
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    _, test = _commands()
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert test in ci
