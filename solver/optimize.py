@@ -400,47 +400,91 @@ class GoalSolver:
             return []
         lhs, rhs, _, _ = parts
         dependents = _downstream(graph, var)
-        expanded_l = _expand_through(graph, lhs, dependents, fixed)
-        expanded_r = _expand_through(graph, rhs, dependents, fixed)
-        equation = expanded_l - expanded_r
         numbers = {graph.nodes[n].symbol: v for n, v in values.items() if n != var}
-        notes = []
-        if equation.has(sympy.ceiling, sympy.floor):
-            equation = equation.replace(sympy.ceiling, lambda a: a).replace(sympy.floor, lambda a: a)
-            notes.append("ceil/floor relaxed to solve; the whole-number check below is exact")
-        branch_note = ""
-        if equation.has(sympy.Min, sympy.Max, sympy.Piecewise):
-            equation, branch_note = _active_branch(equation, x, sympy.Float(best), numbers)
-            if equation is None:
-                return []
-        if sympy.count_ops(equation) > 400 or not _polynomial_ok(equation, x):
+        at = sympy.Float(best)
+        notes: list[str] = []
+        sides = []
+        branch_notes = []
+        for side in (lhs, rhs):
+            expanded = _expand_through(graph, side, dependents, fixed)
+            if expanded.has(sympy.ceiling, sympy.floor):
+                expanded = expanded.replace(sympy.ceiling, lambda a: a).replace(sympy.floor, lambda a: a)
+                notes.append("ceil/floor relaxed to solve; the whole-number check below is exact")
+            if expanded.has(sympy.Min, sympy.Max, sympy.Piecewise):
+                expanded, branch = _active_branch(expanded, x, at, numbers)
+                if expanded is None:
+                    return []
+                if branch:
+                    branch_notes.append(branch)
+            sides.append(expanded)
+        branch_note = "; ".join(branch_notes)
+        equation = sides[0] - sides[1]
+        if sympy.count_ops(equation) > 2000 or not _polynomial_ok(equation, x):
             out.notes.append("no closed form for the binding requirement; solved by bisection to a "
                              "relative 1e-12")
             return []
         roots = solve_polynomial(equation, x)
         target = None
-        for root in roots if isinstance(roots, list) else []:
+        for root in roots:
             val = root.xreplace(numbers)
-            val = val.xreplace({s: v for s, v in numbers.items()})
             if val.is_number and val.is_real and abs(float(val) - best) <= 1e-6 * max(abs(best), 1) + \
                     (1.0 if node.whole else 0):
                 target = root
                 break
         if target is None:
             return []
-        owner = _common_owner([var] + list(req.deps))
+        owner = _common_owner([var, *req.deps])
         names = short_names(graph, target.free_symbols | {x}, owner)
         direction = "<=" if _increasing(binding, best) else ">="
         formula = f"{names[x]} {direction} {print_sympy(target, names)}"
+        exact = target.xreplace(numbers)
+        result = value_of(graph, node, sympy.Float(exact.evalf(20), 20) if not exact.is_Rational else exact)
+        out.method = "closed form" + (f" ({branch_note})" if branch_note else "")
+        out.notes.extend(dict.fromkeys(notes))
+        if len(formula) > 160:
+            # Too many names to read: show the requirement as a polynomial in the variable,
+            # with every other quantity already a number (units on each coefficient).
+            numeric = self._coefficient_form(req, lhs, sides, x, names[x], direction, numbers, result)
+            if numeric:
+                for step in numeric:
+                    step.__dict__["note"] = branch_note if step.kind == "closed-form" else step.note
+                return numeric
         value_names = {s: convert(numbers[s], graph.by_symbol()[s].dim, graph.by_symbol()[s].unit,
                                   graph.texts).text for s in target.free_symbols if s in numbers}
         substituted = print_sympy(target, value_names)
-        exact = sympy.nsimplify(target.xreplace(numbers)) if False else target.xreplace(numbers)
-        result = value_of(graph, node, sympy.Float(exact.evalf(20), 20) if not exact.is_Rational else exact)
-        out.method = "closed form" + (f" ({branch_note})" if branch_note else "")
-        out.notes.extend(notes)
         return [results.Step(name=names[x], formula=formula, substituted=substituted, result=result,
                              kind="closed-form", note=branch_note)]
+
+    def _coefficient_form(self, req: Requirement, lhs: sympy.Basic, sides: list[sympy.Basic], x: sympy.Symbol,
+                          xname: str, direction: str, numbers: Mapping[sympy.Symbol, sympy.Basic],
+                          result: results.Value) -> list[results.Step]:
+        graph = self.graph
+        lhs_num = sympy.expand(sides[0].xreplace(numbers))
+        rhs_num = sides[1].xreplace(numbers)
+        if not rhs_num.is_number:
+            return []
+        try:
+            coeffs = sympy.Poly(lhs_num, x).all_coeffs()
+        except sympy.PolynomialError:
+            return []
+        if len(coeffs) != 2:
+            return []
+        c1, c0 = (sympy.Float(c, 15) for c in coeffs)
+        side = _single_node(graph, lhs)
+        xnode = graph.by_symbol()[x]
+        if side is None or side.dim is None or xnode.dim is None:
+            return []
+        lhs_name = req.text.split(" ")[0]
+        c0_text = convert(c0, side.dim, None).text
+        c1_text = convert(c1, side.dim / xnode.dim, None).text
+        rhs_text = convert(rhs_num, side.dim, side.unit).text
+        poly = results.Step(name=lhs_name, formula=f"{c0_text} + {c1_text} · {xname}",
+                            note="every other quantity at its value", kind="formula")
+        solved = results.Step(name=xname, formula=f"{xname} {direction} ({req.text.split(' ', 2)[2]} - {c0_text}) / {c1_text}",
+                              substituted="" if rhs_text == req.text.split(' ', 2)[2] else
+                              f"({rhs_text} - {c0_text}) / {c1_text}", result=result,
+                              kind="closed-form")
+        return [poly, solved]
 
     def _next_whole(self, binding: Margin, var: str, fixed: dict[str, sympy.Expr], best: int,
                     beyond: float) -> results.Step:
