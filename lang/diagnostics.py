@@ -143,33 +143,78 @@ class SourceMap:
         return lines[number - 1] if 0 < number <= len(lines) else ""
 
 
+MAX_SHOWN_LINE = 120     # longer source lines are cut to a window around the marks
+
+
 def render(diagnostic: Diagnostic, sources: SourceMap) -> str:
-    """Render one diagnostic in the rustc layout."""
+    """Render one diagnostic in the rustc layout.
+
+    Labels are grouped by file (the primary's first) and shown under their source
+    line, each line once, lines in order; a line too long to read is cut to a window.
+
+    >>> src = SourceMap()
+    >>> src.add("f.infer", "a = 1 GB\\nb = a + 2 s\\n")
+    >>> d = Diagnostic("E0301", "cannot add `GB` and `s`", Span("f.infer", 2, 7, 2, 8),
+    ...                label="here", secondary=(Label(Span("f.infer", 1, 1, 1, 2), "`GB`"),
+    ...                                         Label(Span("f.infer", 2, 9, 2, 12), "`s`")))
+    >>> print(render(d, src))
+    error[E0301]: cannot add `GB` and `s`
+     --> f.infer:2:7
+      |
+    1 | a = 1 GB
+      | - `GB`
+    2 | b = a + 2 s
+      |       ^ here
+      |         --- `s`
+    """
     head = f"{diagnostic.severity}[{diagnostic.code}]: {diagnostic.message}"
     out = [head]
-    spans = [(diagnostic.span, diagnostic.label, "^")] if diagnostic.span else []
-    spans += [(lab.span, lab.message, "-") for lab in diagnostic.secondary]
-    width = max((len(str(s.line)) for s, _, _ in spans), default=1)
+    marks = [(diagnostic.span, diagnostic.label, "^")] if diagnostic.span else []
+    marks += [(lab.span, lab.message, "-") for lab in diagnostic.secondary]
+    width = max((len(str(s.line)) for s, _, _ in marks), default=1)
     pad = " " * width
-    shown_file = None
-    for span, message, mark in spans:
-        text = sources.line(span.file, span.line)
-        if span.file != shown_file or mark == "^":
-            arrow = "-->" if mark == "^" else ":::"
-            out.append(f"{pad}{arrow} {span}")
-            shown_file = span.file
-        if text is None:
-            if message:
-                out.append(f"{pad} = note: {message}")
-            continue
-        end = span.end_column if span.end_line == span.line else len(text) + 1
-        carets = mark * max(1, end - span.column)
-        out.append(f"{pad} |")
-        out.append(f"{span.line:>{width}} | {text}")
-        out.append(f"{pad} | {' ' * (span.column - 1)}{carets}{' ' + message if message else ''}")
+    files: dict[str, list[tuple[Span, str, str]]] = {}
+    for mark in marks:
+        files.setdefault(mark[0].file, []).append(mark)
+    for file, in_file in files.items():
+        first = in_file[0][0]
+        arrow = "-->" if in_file[0][2] == "^" else ":::"
+        out.append(f"{pad}{arrow} {first}")
+        by_line: dict[int, list[tuple[Span, str, str]]] = {}
+        for mark in in_file:
+            by_line.setdefault(mark[0].line, []).append(mark)
+        previous: int | None = None
+        for number in sorted(by_line):
+            text = sources.line(file, number)
+            if text is None:
+                out.extend(f"{pad} = note: {message}" for _, message, _ in by_line[number] if message)
+                continue
+            if previous is None or number != previous + 1:
+                out.append(f"{pad} |")
+            previous = number
+            shown, shift, limit = _window(text.replace("\t", " "), by_line[number])
+            out.append(f"{number:>{width}} | {shown}")
+            for span, message, mark in sorted(by_line[number], key=lambda m: (m[0].column, m[2] != "^")):
+                end = span.end_column if span.end_line == span.line else len(text) + 1
+                start = max(span.column - 1 - shift, 0)
+                stop = min(max(end - 1 - shift, start + 1), limit)
+                carets = mark * max(1, stop - start)
+                out.append(f"{pad} | {' ' * start}{carets}{' ' + message if message else ''}")
     for hint in diagnostic.help:
         out.append(f"{pad} = help: {hint}")
     return "\n".join(out)
+
+
+def _window(text: str, marks: list[tuple[Span, str, str]]) -> tuple[str, int, int]:
+    """A long line cut around its marks: (text shown, columns cut on the left, width shown)."""
+    if len(text) <= MAX_SHOWN_LINE:
+        return text, 0, max(len(text), 1) + 1
+    first = min(span.column for span, _, _ in marks) - 1
+    start = max(0, min(first - 20, len(text) - MAX_SHOWN_LINE))
+    stop = min(len(text), start + MAX_SHOWN_LINE)
+    left = "..." if start > 0 else ""
+    right = "..." if stop < len(text) else ""
+    return left + text[start:stop] + right, start - len(left), len(left) + stop - start
 
 
 def render_all(diagnostics: Iterable[Diagnostic], sources: SourceMap) -> str:

@@ -13,10 +13,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 
 from lang import syntax as ast
-from lang.diagnostics import Diagnostic, InferError, Span
+from lang.diagnostics import Diagnostic, InferError, Label, Span
 
 MAX_NESTING = 64           # brackets inside brackets: far past any real spec
 MAX_TREE_DEPTH = 400       # operator chains: keeps every later recursive pass safe
@@ -104,7 +110,7 @@ def parse_module(text: str, path: str) -> ast.Module:
     ('/', '80 GB')
     """
     tree = _parse(text, path, "module")
-    return ast.Module(path, tuple(_Builder(path).transform(tree).children))
+    return ast.Module(path, tuple(_build(tree, path).children))
 
 
 def parse_expression(text: str, path: str) -> ast.Expr:
@@ -114,8 +120,18 @@ def parse_expression(text: str, path: str) -> ast.Expr:
     'token'
     """
     tree = _parse(text, path, "expr")
-    result: ast.Expr = _Builder(path).transform(tree)
+    result: ast.Expr = _build(tree, path)
     return result
+
+
+def _build(tree: Tree, path: str) -> Any:
+    """Parse tree → AST. Lark wraps what a rule raises in VisitError; a diagnostic comes out as itself."""
+    try:
+        return _Builder(path).transform(tree)
+    except VisitError as err:
+        if isinstance(err.orig_exc, InferError):
+            raise err.orig_exc from None
+        raise
 
 
 def _parse(text: str, path: str, start: str) -> Tree:
@@ -129,18 +145,26 @@ def _parse(text: str, path: str, start: str) -> Tree:
 
 
 def _check_depth(tree: Tree, path: str) -> None:
-    """Long operator chains make deep trees; refuse them before any recursive pass."""
+    """Long operator chains make deep trees; refuse them before any recursive pass.
+
+    The caret goes to the first place, in reading order, where the nesting passes the limit.
+    """
     stack: list[tuple[Any, int]] = [(tree, 1)]
+    first: tuple[int, int] | None = None
     while stack:
         node, depth = stack.pop()
         if depth > MAX_TREE_DEPTH:
             meta = node.meta
-            span = Span(path, getattr(meta, "line", 1), getattr(meta, "column", 1),
-                        getattr(meta, "line", 1), getattr(meta, "column", 1) + 1)
-            raise InferError([Diagnostic(
-                "E0105", f"expression nested more than {MAX_TREE_DEPTH} levels deep", span,
-                label="too deep here", help=("split the expression into named parts",))])
+            where = (getattr(meta, "line", 1), getattr(meta, "column", 1))
+            first = where if first is None else min(first, where)
+            continue
         stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
+    if first is not None:
+        line, column = first
+        raise InferError([Diagnostic(
+            "E0105", f"expression nested more than {MAX_TREE_DEPTH} levels deep",
+            Span(path, line, column, line, column + 1), label="too deep from here",
+            help=("split the expression into named parts",))])
 
 
 _TOKEN_WORDS = {
@@ -166,14 +190,16 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic
     if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
         lines = text.splitlines() or [""]
         line, column = len(lines), len(lines[-1]) + 1
-        found = "the end of the file"
+        found = "end of file"
         width = 1
+        offset = len(text)
     elif isinstance(exc, UnexpectedToken):
         tok = exc.token
         width = max(1, len(str(tok).splitlines()[0]) if str(tok).strip() else 1)
-        found = "a newline" if tok.type == "_NL" else f"`{str(tok).strip()}`"
+        found = "end of line" if tok.type == "_NL" else f"`{str(tok).strip()}`"
         if tok.type == "_NL":
             width = 1
+        offset = tok.start_pos if tok.start_pos is not None else len(text)
     else:
         assert isinstance(exc, UnexpectedCharacters)
         pos = exc.pos_in_stream or 0
@@ -186,17 +212,92 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic
             char_hints = ("powers are written `^`: `x ^ 2`",)
         return Diagnostic("E0101", f"unexpected character `{char}`", span,
                           label="not part of the language", help=char_hints)
-    expected: list[str] = sorted({_describe(t) for t in getattr(exc, "expected", set()) or set()
-                       if not t.startswith("__")})
+    # `accepts` is what the parser state takes; `expected` may also hold what the lexer always lets by.
+    accepts = set(getattr(exc, "accepts", None) or getattr(exc, "expected", None) or ())
+    expected: list[str] = sorted({_describe(t) for t in accepts if not t.startswith("__")})
     span = Span(path, line, column, line, column + width)
     hints: list[str] = []
     if expected:
         shown = ", ".join(expected[:8]) + (", ..." if len(expected) > 8 else "")
         hints.append(f"expected {shown}")
-    if isinstance(exc, UnexpectedToken) and str(exc.token) == "=" and "`==`" not in hints:
-        hints.append("to compare, write `==`; to bind, put the name first: `name = value`")
+    hints.extend(_syntax_hints(exc, text, offset, accepts))
+
+    open_brackets, unclosed = _brackets(text, offset)
+    if open_brackets and open_brackets[-1] in unclosed and (
+            found == "end of file" or open_brackets[-1][0] in "(["):
+        char, b_line, b_col = open_brackets[-1]
+        closer = {"(": ")", "[": "]", "{": "}"}[char]
+        here = "the file ends here" if found == "end of file" else f"expected `{closer}` before {found}"
+        return Diagnostic("E0100", f"unclosed `{char}`", Span(path, b_line, b_col, b_line, b_col + 1),
+                          label="never closed", secondary=(Label(span, here),),
+                          help=(f"close it with `{closer}`",))
+    if any(c == "{" for c, _, _ in open_brackets):
+        head = text[:offset].rsplit("\n", 1)[-1].lstrip()
+        if head.startswith(("import ", "from ")):
+            hints.append("imports belong at the top level of a file, outside any record")
     return Diagnostic("E0100", f"unexpected {found}", span, label="unexpected here",
                       help=tuple(hints))
+
+
+def _syntax_hints(exc: UnexpectedInput, text: str, offset: int, accepts: set[str]) -> list[str]:
+    """Hints for the usual slips: `**`, `=` for `==`, a keyword as a name, a colon with no unit."""
+    if not isinstance(exc, UnexpectedToken):
+        return []
+    token = str(exc.token)
+    before = text[:offset].rstrip(" \t")
+    if token == "*" and before.endswith("*"):
+        return ["powers are written `^`: `x ^ 2`"]
+    if exc.token.type == "_NL" and before.endswith("="):
+        return ["give it a value after `=`, or declare an unknown with no `=`: `name: UNIT`"]
+    if token == "=":
+        if "COMPARE" in accepts:
+            return ["to compare, write `==`"]
+        if before.endswith(":"):
+            return ["write the unit between `:` and `=`: `memory: GB = 80 GB`"]
+        words = before.rsplit("\n", 1)[-1].split()
+        if len(words) == 1 and words[0] in KEYWORDS:
+            return [f"`{words[0]}` is a keyword and cannot name a binding"]
+    return []
+
+
+def _brackets(text: str, offset: int) -> tuple[list[tuple[str, int, int]], set[tuple[str, int, int]]]:
+    """The brackets still open at `offset`, and those that the whole text never closes.
+
+    Each is (bracket, line, column); strings and comments are skipped.
+
+    >>> _brackets("x = (1 +\\n2\\n", 9)
+    ([('(', 1, 5)], {('(', 1, 5)})
+    """
+    stack: list[tuple[str, int, int]] = []
+    open_at: list[tuple[str, int, int]] | None = None
+    line, col, i = 1, 1, 0
+    pairs = {")": "(", "]": "[", "}": "{"}
+    while i < len(text):
+        if i == offset:
+            open_at = list(stack)
+        ch = text[i]
+        if ch == "#" or ch == '"':         # a comment, or a string: up to its end or the line's
+            newline = text.find("\n", i + 1)
+            newline = len(text) if newline < 0 else newline
+            quote = text.find('"', i + 1, newline) if ch == '"' else -1
+            stop = quote + 1 if quote >= 0 else newline
+            if i < offset < stop:
+                open_at = list(stack)
+            col += stop - i
+            i = stop
+            continue
+        if ch in "([{":
+            stack.append((ch, line, col))
+        elif ch in pairs and stack and stack[-1][0] == pairs[ch]:
+            stack.pop()
+        if ch == "\n":
+            line, col = line + 1, 1
+        else:
+            col += 1
+        i += 1
+    if open_at is None:
+        open_at = list(stack)
+    return open_at, set(stack)
 
 
 # --- parse tree → AST -----------------------------------------------------------

@@ -297,12 +297,19 @@ class Resolver:
                                     help=("a spec may import files in its own folder tree and the stdlib",))
                     return None
                 return candidate
-        available = sorted({p.stem for base in (importer.parent, self.stdlib)
-                            for p in base.glob("*.infer")})
+        # What could have been meant: modules in the same folder (`a.b` looks in `a/`), not this file.
+        folder = Path(*parts[:-1])
+        prefix = "".join(f"{p}." for p in parts[:-1])
+        stems = sorted({p.stem for base in (importer.parent, self.stdlib)
+                        for p in (base / folder).glob("*.infer") if p.resolve() != importer.resolve()})
+        hint = did_you_mean(parts[-1], stems)
+        if hint and prefix:
+            hint = (hint[0].replace("`", f"`{prefix}", 1),)
+        shown = ", ".join(prefix + s for s in stems[:12]) + (
+            f", and {len(stems) - 12} more" if len(stems) > 12 else "")
         self.diag.error("E0401", f"no module named `{'.'.join(parts)}`", span,
                         label="not found beside this file nor in the stdlib",
-                        help=did_you_mean(parts[-1], available) or
-                        (f"modules available: {', '.join(available)}",) if available else ())
+                        help=hint or ((f"modules available: {shown}",) if stems else ()))
         return None
 
     def _collect_members(self, members: Iterable[ast.Member], layer: Layer, path: str,
@@ -324,6 +331,11 @@ class Resolver:
                                     member.name_span, label="defined again here",
                                     secondary=(Label(previous.name_span, "first defined here"),),
                                     help=("to change a record's field, extend it: `base { name = ... }`",))
+                    continue
+                if member.name in KEYWORDS:      # `true = 2` would never be read back: `true` is 1
+                    self.diag.error("E0212", f"`{member.name}` is a keyword and cannot name a binding",
+                                    member.name_span, label="a keyword, not a name",
+                                    help=(f"rename it, for example `{member.name}_value`",))
                     continue
                 layer.members[member.name] = member
                 self._check_shadow(member.name, member.name_span)
@@ -375,6 +387,8 @@ class Resolver:
                 self.diag.error("E0402", f"module `{dotted}` has no member `{name}`", span,
                                 label="not defined there",
                                 help=did_you_mean(name, target.record.field_names()))
+                poison = Poison(f"{dotted}.{name}", span)     # its uses stay silent: this erred
+                scope.imports[name] = lambda p=poison: p  # type: ignore[misc]
                 continue
             rec, nm, sp = target.record, name, span
             scope.imports[name] = lambda rec=rec, nm=nm, sp=sp: self.field_value(rec, nm, sp)  # type: ignore[misc]
@@ -463,7 +477,8 @@ class Resolver:
         if not isinstance(value, Scalar):
             if member.unit is not None and not isinstance(value, Opaque):
                 self.diag.error("E0302", f"`{path}` has a unit annotation but holds a record",
-                                member.unit.span, label="annotation")
+                                member.unit.span, label="a unit annotation",
+                                help=(f"records have no unit: write `{member.name} = {{ ... }}`",))
             return value
         dim, unit, declared = value.dim, value.unit, False
         if member.unit is not None:
@@ -522,8 +537,11 @@ class Resolver:
                     self.diag.error("E0304", "the options of a choice must share a unit",
                                     v.span, label=f"`{v.unit_text}`",
                                     secondary=(Label(first.span, f"`{first.unit_text}`"),))
-            if any(v.deps for v in scalars):
-                self.diag.error("E0208", "a choice's options must be constants", member.span)
+            varying = next((v for v in scalars if v.deps), None)
+            if varying is not None:
+                self.diag.error("E0208", "a choice's options must be constants", varying.span,
+                                label="depends on other quantities",
+                                help=("list the values themselves: `one of [1, 2, 4, 8]`",))
             symbol = sympy.Symbol(path, real=True)
             options = tuple(Option(lbl, v.expr) for lbl, v in zip(labels, scalars))
             self._add_node(Node(path, "choice", symbol, None, first.dim, first.unit, False,
@@ -560,7 +578,11 @@ class Resolver:
         return UnitVal(ast.unit_text(unit), left.factor / right.factor, left.dim / right.dim, unit.span)
 
     def _unknown_unit(self, name: str, span: Span) -> None:
-        hints = did_you_mean(name, known_unit_names())
+        if name.endswith("s") and len(name) > 2 and lookup(name[:-1]) is not None:
+            # `80 GBs`, `bandwidth: TBs`: a plural, or a rate missing its `/`
+            hints: tuple[str, ...] = (f"did you mean `{name[:-1]}`? (a rate is written `{name[:-1]}/s`)",)
+        else:
+            hints = did_you_mean(name, known_unit_names())
         self.diag.error("E0202", f"unknown unit `{name}`", span, label="not a unit",
                         help=hints or ("units are listed in docs/language.md",))
 
@@ -574,6 +596,16 @@ class Resolver:
         if isinstance(expr, ast.Number):
             return Scalar(_rational(expr.value), DIMENSIONLESS, None, frozenset(), expr.span)
         if isinstance(expr, ast.Quantity):
+            if (isinstance(expr.unit, ast.UnitName) and lookup(expr.unit.name) is None
+                    and expr.unit.name in set(env.visible())):
+                # `2 layers` reads as a number in the unit `layers`: a missing `*`
+                number = expr.text[:-len(expr.unit.name)].rstrip() if expr.text.endswith(
+                    expr.unit.name) else expr.text
+                self.diag.error("E0202", f"unknown unit `{expr.unit.name}`", expr.unit.span,
+                                label="read as the unit of the number before it",
+                                help=(f"`{expr.unit.name}` is a name here: to multiply, write "
+                                      f"`{number} * {expr.unit.name}`",))
+                return Scalar(_rational(expr.value), None, None, frozenset(), expr.span)
             unit = self.unit_of(expr.unit)
             if unit is None:
                 return Scalar(_rational(expr.value), None, None, frozenset(), expr.span)
@@ -612,10 +644,11 @@ class Resolver:
         info = lookup(expr.name) if expr.name not in KEYWORDS else None
         if info is not None:
             return UnitVal(expr.name, info.factor, info.dim, expr.span)
-        candidates = list(env.visible()) + list(FUNCTIONS)
-        hints = did_you_mean(expr.name, candidates)
-        if not hints and expr.name in FUNCTIONS:
-            hints = (f"`{expr.name}` is a function: call it, `{expr.name}(...)`",)
+        if expr.name in FUNCTIONS:
+            self.diag.error("E0201", f"`{expr.name}` is a function, not a value", expr.span,
+                            label="a function", help=(f"call it: `{expr.name}(...)`",))
+            return Scalar(sympy.Integer(0), None, None, frozenset(), expr.span)
+        hints = did_you_mean(expr.name, list(env.visible()) + list(FUNCTIONS))
         self.diag.error("E0201", f"unknown name `{expr.name}`", expr.span, label="not defined",
                         help=hints)
         return Scalar(sympy.Integer(0), None, None, frozenset(), expr.span)
@@ -745,7 +778,8 @@ class Resolver:
             return Scalar(sympy.Not(operand.expr) if operand.dim == BOOL else operand.expr,
                           BOOL, None, operand.deps, expr.span)
         if operand.dim in (TEXT, BOOL):
-            self.diag.error("E0306", f"cannot negate a {format_dim(operand.dim)}", expr.span)
+            self.diag.error("E0306", f"cannot negate {_a(operand.dim)}", expr.span,
+                            label=format_dim(operand.dim))
         sign = -1 if expr.op == "-" else 1
         return Scalar(sign * operand.expr, operand.dim, operand.unit, operand.deps, expr.span)
 
@@ -769,33 +803,40 @@ class Resolver:
             combined = (sympy.And if op == "and" else sympy.Or)(left.expr, right.expr) if ok else sympy.true
             return Scalar(combined, BOOL, None, deps, expr.span)
         if op in ("+", "-") or op in ("<", "<=", ">", ">=", "==", "!="):
-            self._same_dims(left, right, expr)
+            odd = next((side for side in (left, right) if side.dim in (TEXT, BOOL)), None)
             if op in ("+", "-"):
-                if TEXT in (left.dim, right.dim) or BOOL in (left.dim, right.dim):
-                    self.diag.error("E0306", f"cannot use `{op}` on text or truth values", expr.op_span)
+                if odd is not None:          # one error, not a unit mismatch as well
+                    self.diag.error("E0306", f"cannot use `{op}` on {_a(odd.dim)}", expr.op_span,
+                                    label=f"`{op}` needs quantities",
+                                    secondary=(Label(odd.span, _a(odd.dim)),))
+                else:
+                    self._same_dims(left, right, expr)
                 unit = left.unit if left.unit == right.unit or not right.unit else (left.unit or right.unit)
                 result = left.expr + right.expr if op == "+" else left.expr - right.expr
                 return Scalar(result, left.dim if left.dim is not None else right.dim, unit, deps, expr.span)
             if op not in ("==", "!=") and TEXT in (left.dim, right.dim):
-                self.diag.error("E0306", "text can only be compared with `==` or `!=`", expr.op_span)
+                self.diag.error("E0306", "text can only be compared with `==` or `!=`", expr.op_span,
+                                label="an ordering needs quantities")
+            else:
+                self._same_dims(left, right, expr)
             relation = {"<": sympy.Lt, "<=": sympy.Le, ">": sympy.Gt, ">=": sympy.Ge,
                         "==": sympy.Eq, "!=": sympy.Ne}[op](left.expr, right.expr)
             return Scalar(relation, BOOL, None, deps, expr.span)
         for side in (left, right):
             if side.dim in (TEXT, BOOL):
-                self.diag.error("E0306", f"cannot use `{op}` on a {format_dim(side.dim)}", side.span,
+                self.diag.error("E0306", f"cannot use `{op}` on {_a(side.dim)}", side.span,
                                 label=format_dim(side.dim))
                 return Scalar(sympy.Integer(0), None, None, deps, expr.span)
         dim: Dim | None
         if op == "*":
             dim = left.dim * right.dim if left.dim is not None and right.dim is not None else None
-            return Scalar(left.expr * right.expr, dim, _unit_join(left, right, "*"), deps, expr.span)
+            return Scalar(left.expr * right.expr, dim, _product_unit(left, right, "*", dim), deps, expr.span)
         if op == "/":
             dim = left.dim / right.dim if left.dim is not None and right.dim is not None else None
             if right.expr == 0 and not right.deps:
                 self.diag.error("E0308", "division by zero", expr.right.span, label="this is zero")
                 return Scalar(sympy.Integer(0), dim, None, deps, expr.span)
-            return Scalar(left.expr / right.expr, dim, _unit_join(left, right, "/"), deps, expr.span)
+            return Scalar(left.expr / right.expr, dim, _product_unit(left, right, "/", dim), deps, expr.span)
         assert op == "^"
         return self._power(left, right, expr, deps)
 
@@ -819,7 +860,8 @@ class Resolver:
             exponent_value = right.expr
             if not exponent_value.is_Rational or right.deps:
                 self.diag.error("E0309", f"a quantity in `{left.unit_text}` can only be raised to a "
-                                "constant power", expr.right.span)
+                                "constant power", expr.right.span, label="not a constant",
+                                help=("write the power as a number: `x ^ 2`",))
                 return Scalar(sympy.Integer(0), None, None, deps, expr.span)
             rational = sympy.Rational(exponent_value)
             dim = left.dim ** int(rational.p)
@@ -858,7 +900,7 @@ class Resolver:
         self._expect(test, BOOL, "the condition of `if` must be a comparison or a flag")
         if then.dim is not None and other.dim is not None and then.dim != other.dim:
             self.diag.error("E0304", f"the branches of `if` differ: `{then.unit_text}` and "
-                            f"`{other.unit_text}`", expr.span,
+                            f"`{other.unit_text}`", expr.span, label="both branches need one unit",
                             secondary=(Label(then.span, f"`{then.unit_text}`"),
                                        Label(other.span, f"`{other.unit_text}`")))
         cond = test.expr if test.dim == BOOL else sympy.true
@@ -904,15 +946,17 @@ class Resolver:
             return Scalar(sympy.Integer(0), None, None, deps, expr.span)
         if expr.func in ("log", "exp"):
             if arg.dim is not None and not arg.dim.dimensionless:
+                ratio = f"{expr.func}({_source(expr.args[0], 6)} / (1 {arg.unit_text}))"
                 self.diag.error("E0310", f"`{expr.func}` needs a plain number, not `{arg.unit_text}`",
                                 arg.span, label=f"`{arg.unit_text}`",
-                                help=("divide by a reference quantity first: `log(x / (1 GB))`",))
+                                help=(f"divide by a reference quantity first: `{ratio}`",))
             func = sympy.log if expr.func == "log" else sympy.exp
             return Scalar(func(arg.expr), DIMENSIONLESS, None, deps, expr.span)
         if expr.func == "sqrt":
             dim = arg.dim.root(2) if arg.dim is not None else None
             if arg.dim is not None and dim is None:
-                self.diag.error("E0309", f"`{arg.unit_text}` has no square root", arg.span)
+                self.diag.error("E0309", f"`{arg.unit_text}` has no square root", arg.span,
+                                label=f"`{arg.unit_text}` ({format_dim(arg.dim)})")
             return Scalar(sympy.sqrt(arg.expr), dim, None, deps, expr.span)
         func = {"ceil": sympy.ceiling, "floor": sympy.floor, "abs": sympy.Abs}[expr.func]
         return Scalar(func(arg.expr), arg.dim, arg.unit, deps, expr.span)
@@ -1014,7 +1058,9 @@ class Resolver:
             return
         if value.dim in (BOOL, TEXT):
             self.diag.error("E0312", f"goal `{goal.name}` must be a quantity to {goal.sense}",
-                            goal.expr.span, label=format_dim(value.dim) if value.dim else "")
+                            goal.expr.span, label=f"this is {_a(value.dim)}",
+                            help=(f"{goal.sense} the quantity itself, and state the limit as a "
+                                  "requirement: `require x <= limit`",))
             return
         target = value.origin if value.origin in self.nodes else None
         self.goals.append(GoalDef(join(record.path, goal.name), goal.sense, value.expr, value.dim,
@@ -1043,6 +1089,18 @@ def _rational(value: Fraction) -> sympy.Expr:
 
 def _respan(value: Scalar, span: Span) -> Scalar:
     return Scalar(value.expr, value.dim, value.unit, value.deps, span, value.origin)
+
+
+def _product_unit(left: Scalar, right: Scalar, op: str, dim: Dim | None) -> str | None:
+    """The unit to show a product or quotient in: an operand's own when the dimension is
+    unchanged (`80 GB * (1 GiB / 1 GB)` stays in GB), none for plain numbers (`96 % * 83 %`),
+    else the units joined."""
+    if dim is None or dim.dimensionless:
+        return None
+    for side in (left, right):
+        if side.dim == dim and side.unit:
+            return side.unit
+    return _unit_join(left, right, op)
 
 
 def _unit_join(left: Scalar, right: Scalar, op: str) -> str | None:
@@ -1080,8 +1138,15 @@ def _label(expr: ast.Expr) -> str:
     return _source(expr)
 
 
+def _a(dim: Dim | None) -> str:
+    """`text` or `a truth value`, for messages."""
+    if dim is None:
+        return "a value"
+    return "text" if dim == TEXT else f"a {format_dim(dim)}"
+
+
 def _conversion_hint(have: Dim | None, want: Dim | None) -> tuple[str, ...]:
-    if have is None or want is None or have == want:
+    if have is None or want is None or have == want or {have, want} & {TEXT, BOOL}:
         return ()
     ratio = have / want
     return (f"the two sides differ by `{format_dim(ratio)}`: multiply or divide by a quantity in that unit",)
@@ -1124,7 +1189,10 @@ def _source(expr: ast.Expr, parent: int = 0) -> str:
     if isinstance(expr, ast.Name):
         return expr.name
     if isinstance(expr, ast.Attribute):
-        return f"{_source(expr.obj, 9)}.{expr.name}"
+        obj = _source(expr.obj, 9)
+        if isinstance(expr.obj, (ast.Number, ast.Quantity)):
+            obj = f"({obj})"              # `2.a` would read as the number 2 in the unit `a`
+        return f"{obj}.{expr.name}"
     if isinstance(expr, ast.Unary):
         inner = _source(expr.operand, 7 if expr.op != "not" else 3)
         text = f"not {inner}" if expr.op == "not" else f"{expr.op}{inner}"
@@ -1132,7 +1200,8 @@ def _source(expr: ast.Expr, parent: int = 0) -> str:
     if isinstance(expr, ast.Binary):
         prec = _PRECEDENCE[expr.op]
         right_prec = prec + (0 if expr.op == "^" else 1)
-        left_prec = prec + (1 if expr.op == "^" else 0)
+        # `^` groups to the right; comparisons do not chain: `(a < b) < c` keeps its parentheses
+        left_prec = prec + (1 if expr.op == "^" or prec == 4 else 0)
         text = f"{_source(expr.left, left_prec)} {expr.op} {_source(expr.right, right_prec)}"
         return f"({text})" if parent > prec else text
     if isinstance(expr, ast.Conditional):

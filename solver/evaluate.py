@@ -21,7 +21,12 @@ def _settle(expr: sympy.Basic) -> sympy.Basic:
     """A number stays exact when rational; otherwise it becomes a Float."""
     if isinstance(expr, sympy.logic.boolalg.BooleanAtom):
         return expr
-    if expr.is_Rational or expr.is_Float:
+    if expr.is_Rational:
+        # Exact while it stays small; a rational of thousands of digits only slows every step after.
+        if expr.q.bit_length() > 512 or expr.p.bit_length() > 512:  # type: ignore[attr-defined]
+            return sympy.Float(expr, 30)
+        return expr
+    if expr.is_Float:
         return expr
     if expr.is_number:
         return sympy.Float(expr.evalf(30), 30)

@@ -5,8 +5,10 @@ this module turns a canonical magnitude back into `17.179869184 GB` or
 `48.3 ms`.
 
 >>> from lang.units import lookup
->>> format_number(sympy.Rational(11444092, 1000))
+>>> format_number(sympy.Float(11444.0923))
 '11444.09'
+>>> format_number(sympy.Rational(17179869184, 10**9))
+'17.179869184'
 >>> show(sympy.Integer(131072), lookup("B").dim / lookup("token").dim, "KiB/token")
 '128 KiB/token'
 """
@@ -114,6 +116,8 @@ def format_number(value: sympy.Expr | float | int, exact_ok: bool = True) -> str
 
 
 def _exact_decimal(value: Fraction, max_digits: int = 12) -> str | None:
+    if value.denominator.bit_length() > 128 or value.numerator.bit_length() > 256:
+        return None     # `(31/32)^4096` is exact but no one wants its 6000 digits
     den = value.denominator
     twos = fives = 0
     while den % 2 == 0:
