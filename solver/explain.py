@@ -23,7 +23,7 @@ def value_of(graph: Graph, node: Node | None, value: sympy.Basic | None, unit: s
              dim: object = None) -> results.Value:
     """A value as data: the number in its display unit, the text, and the canonical figure."""
     the_dim = node.dim if node is not None else dim
-    the_unit = unit if unit is not None else (node.unit if node is not None else None)
+    the_unit = unit if unit is not None else display_unit(node)
     shown = convert(value, the_dim, the_unit, graph.texts)  # type: ignore[arg-type]
     if node is not None and node.is_text:
         return results.Value(value=shown.text, unit="", text=shown.text)
@@ -37,6 +37,14 @@ def value_of(graph: Graph, node: Node | None, value: sympy.Basic | None, unit: s
                          si_unit=format_dim(the_dim) if the_dim is not None else "")  # type: ignore[arg-type]
 
 
+def display_unit(node: Node | None) -> str | None:
+    """The unit a quantity is shown in: as declared or as its literal was written; a derived
+    quantity with no annotation gets a readable unit for its magnitude instead."""
+    if node is None:
+        return None
+    return node.unit if node.declared or node.kind != "derived" else None
+
+
 def show_formula(expr: ast.Expr, context: str, graph: Graph,
                  values: Mapping[str, sympy.Basic] | None = None, parent: int = 0) -> str:
     """The expression as written; with `values`, each name read is replaced by its value."""
@@ -47,7 +55,7 @@ def show_formula(expr: ast.Expr, context: str, graph: Graph,
         ref = graph.refs.get((context, expr.span))
         if ref is not None and ref in values:
             node = graph.nodes[ref]
-            text = convert(values[ref], node.dim, node.unit, graph.texts).text
+            text = convert(values[ref], node.dim, display_unit(node), graph.texts).text
             return f"({text})" if parent >= 6 and " " in text and "/" in text else text
     if isinstance(expr, ast.Attribute):
         return f"{again(expr.obj, 9)}.{expr.name}"
