@@ -63,6 +63,8 @@ class Requirement:
     owner: str
     deps: tuple[str, ...]
     formula: ast.Expr
+    side_dim: Dim | None = None       # the dimension both sides of the comparison share
+    side_unit: str | None = None      # the unit a side was written in, for showing margins
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ class Graph:
     files: list[str] = field(default_factory=list)   # every file read, for caches
 
     def ref_context(self, requirement: Requirement) -> str:
-        return f"require@{requirement.span}"
+        return f"require@{requirement.owner}@{requirement.span}"
 
     def digraph(self) -> nx.DiGraph:
         import networkx as nx

@@ -190,7 +190,7 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic
     if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
         lines = text.splitlines() or [""]
         line, column = len(lines), len(lines[-1]) + 1
-        found = "end of file"
+        found = "end of file" if not path.startswith("<") else "end of input"   # `<--set>`: a value
         width = 1
         offset = len(text)
     elif isinstance(exc, UnexpectedToken):
@@ -224,10 +224,11 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic
 
     open_brackets, unclosed = _brackets(text, offset)
     if open_brackets and open_brackets[-1] in unclosed and (
-            found == "end of file" or open_brackets[-1][0] in "(["):
+            found.startswith("end of f") or found == "end of input" or open_brackets[-1][0] in "(["):
         char, b_line, b_col = open_brackets[-1]
         closer = {"(": ")", "[": "]", "{": "}"}[char]
-        here = "the file ends here" if found == "end of file" else f"expected `{closer}` before {found}"
+        here = (f"expected `{closer}` before {found}" if found.startswith("`") or found == "end of line"
+                else "the file ends here" if found == "end of file" else "the value ends here")
         return Diagnostic("E0100", f"unclosed `{char}`", Span(path, b_line, b_col, b_line, b_col + 1),
                           label="never closed", secondary=(Label(span, here),),
                           help=(f"close it with `{closer}`",))

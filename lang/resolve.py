@@ -244,6 +244,7 @@ class Resolver:
         self.selects: dict[str, Value] = {}
         self.missing: dict[str, str] = {}
         self.refs: dict[tuple[str, Span], str] = {}
+        self.root_member_names: set[str] = set()
         self.context = ""            # what a name read now is read for (see Graph.refs)
 
     # -- modules and imports --
@@ -275,6 +276,10 @@ class Resolver:
             self.diag.items.extend(err.diagnostics)
             return None
         self.loading.append((file, span))
+        if not self.modules and not self.root_member_names:
+            self.root_member_names = {m.name for m in module_ast.members if isinstance(m, ast.NAMED_MEMBERS)}
+        elif name in self.root_member_names:
+            name = f"{name}@module"   # the spec binds the same name: keep the two quantities apart
         scope = ModuleScope(self)
         layer = Layer({}, [], [], scope)
         record = RecordVal(name, (layer,), Span(display, 1, 1, 1, 1), is_module=True)
@@ -323,6 +328,10 @@ class Resolver:
             elif isinstance(member, ast.Require):
                 layer.requires.append(member)
             elif isinstance(member, ast.Goal):
+                if any(g.name == member.name for g in layer.goals):
+                    self.diag.error("E0206", f"goal `{member.name}` is defined twice", member.name_span,
+                                    label="defined again here")
+                    continue
                 layer.goals.append(member)
             else:
                 previous = layer.members.get(member.name)
@@ -336,6 +345,10 @@ class Resolver:
                     self.diag.error("E0212", f"`{member.name}` is a keyword and cannot name a binding",
                                     member.name_span, label="a keyword, not a name",
                                     help=(f"rename it, for example `{member.name}_value`",))
+                    continue
+                if module is not None and member.name in module.scope.imports:
+                    self.diag.error("E0206", f"`{member.name}` is already bound by an import", member.name_span,
+                                    label="bound again here", help=("rename the binding or import with `as`",))
                     continue
                 layer.members[member.name] = member
                 self._check_shadow(member.name, member.name_span)
@@ -435,7 +448,7 @@ class Resolver:
         env = FieldScope(self, record, layer.env) if not record.is_module else layer.env
         if override is not None:
             override.used = True
-            return self._override(record, member, path, override)
+            return self._override(record, member, path, override, env)
         if isinstance(member, ast.Binding):
             value = self.compile(member.value, env, path)
             return self._bind(path, member, value, record)
@@ -446,7 +459,7 @@ class Resolver:
             dim = unit.dim
             symbol = sympy.Symbol(path, real=True)
             self._add_node(Node(path, "unknown", symbol, None, dim, ast.unit_text(member.unit), True,
-                                member.name_span, None, (), whole=dim in WHOLE_DIMS,
+                                member.name_span, None, (), whole=dim in WHOLE_DIMS and unit.factor == 1,
                                 owner=record.path))
             return Scalar(symbol, dim, ast.unit_text(member.unit), frozenset({path}), member.span, path)
         if isinstance(member, ast.RecordInput):
@@ -454,22 +467,65 @@ class Resolver:
         assert isinstance(member, ast.Choice)
         return self._choice(path, member, env, record)
 
-    def _override(self, record: RecordVal, member: ast.NamedMember, path: str, override: Override) -> Value:
+    def _override(self, record: RecordVal, member: ast.NamedMember, path: str, override: Override,
+                  env: Scope) -> Value:
         expr = override.value
-        if isinstance(expr, ast.Number) and not isinstance(member, (ast.RecordInput, ast.Choice)):
-            unit = _declared_unit(member)
-            if unit is not None:     # a bare number takes the unit declared for the input
-                expr = ast.Quantity(expr.value, f"{expr.text} {ast.unit_text(unit)}", unit, expr.span)
-        root = self._root_scope
-        value = self.compile(expr, root, path)
-        if isinstance(member, (ast.RecordInput, ast.Choice)) and isinstance(value, Scalar):
-            if isinstance(member, ast.Choice) and not _choice_of_records(member):
-                return self._bind(path, _as_binding(member, expr), value, record)
+        unit = self._expected_unit(record, member.name)
+        takes_record = isinstance(member, ast.RecordInput) or (
+            isinstance(member, ast.Choice) and _choice_of_records(member))
+        if unit is not None and not takes_record:    # a bare number takes the unit declared for the input
+            expr = _with_unit(expr, unit)
+        value = self.compile(expr, self._root_scope, path)
+        if isinstance(value, UnitVal):
+            value = self._unit_scalar(value)
+        if takes_record and isinstance(value, Scalar):
             self.diag.error("E0207", f"`{path}` takes a record, not a quantity", override.span,
                             label="a quantity", help=("name a catalog entry, e.g. `gpus.h100_sxm`",))
             return Opaque(path, override.span)
+        if isinstance(value, Scalar) and value.dim is not None:
+            expected = self._expected_dim(record, member, env, unit)
+            if expected is not None and expected[0] != value.dim:
+                self.diag.error("E0301", f"cannot set `{path}` ({expected[1]}) to a value in `{value.unit_text}`",
+                                override.value.span, label=f"`{value.unit_text}`",
+                                secondary=(Label(member.name_span, f"`{path}` is in `{expected[1]}`"),),
+                                help=_conversion_hint(value.dim, expected[0]))
+            if isinstance(member, ast.Choice) and not value.deps:
+                options = [self.compile(o, env, None) for o in member.options]
+                allowed = [o.expr for o in options if isinstance(o, Scalar)]
+                if allowed and not any(value.expr == a for a in allowed):
+                    self.diag.error("E0207", f"`{path}` is one of [{', '.join(_source(o) for o in member.options)}]",
+                                    override.value.span, label="not an option",
+                                    secondary=(Label(member.span, "the options"),))
         binding = _as_binding(member, expr)
+        if isinstance(member, ast.Choice):
+            binding = ast.Binding(member.name, member.name_span, None, expr, member.span)
         return self._bind(path, binding, value, record)
+
+    def _expected_unit(self, record: RecordVal, name: str) -> ast.UnitExpr | None:
+        """The unit the last layer that says one gives a field (annotation, unknown, or literal)."""
+        for layer in reversed(record.layers):
+            member = layer.members.get(name)
+            unit = _declared_unit(member) if member is not None else None
+            if isinstance(member, ast.Choice) and isinstance(member.options[0], ast.Quantity):
+                unit = member.options[0].unit
+            if unit is not None:
+                return unit
+        return None
+
+    def _expected_dim(self, record: RecordVal, member: ast.NamedMember, env: Scope,
+                      unit: ast.UnitExpr | None) -> tuple[Dim, str] | None:
+        if unit is not None:
+            info = self.unit_of(unit, report=False)
+            return (info.dim, ast.unit_text(unit)) if info is not None else None
+        if isinstance(member, ast.Binding):
+            original = self.compile(member.value, env, None)   # to learn its dimension only
+            if isinstance(original, Scalar) and original.dim is not None:
+                return original.dim, original.unit_text
+        if isinstance(member, ast.Choice):
+            first = self.compile(member.options[0], env, None)
+            if isinstance(first, Scalar) and first.dim is not None:
+                return first.dim, first.unit_text
+        return None
 
     def _bind(self, path: str, member: ast.Binding, value: Value, record: RecordVal) -> Value:
         if isinstance(value, UnitVal):
@@ -494,7 +550,7 @@ class Resolver:
                         help=_conversion_hint(value.dim, want.dim))
                 dim = want.dim
         base = self._declared_dim(record, member.name)
-        if base is not None and dim is not None and base[0] != dim and not declared:
+        if base is not None and dim is not None and base[0] != dim:
             self.diag.error("E0303", f"`{path}` must be in `{base[1]}`, as its base record declares, "
                             f"but its value is in `{value.unit_text}`",
                             value.span, label=f"`{value.unit_text}`",
@@ -1029,7 +1085,7 @@ class Resolver:
                 self._goal(goal, env, record)
 
     def _requirement(self, req: ast.Require, env: Scope, record: RecordVal) -> None:
-        self.context = f"require@{req.span}"
+        self.context = f"require@{record.path}@{req.span}"
         try:
             value = self._scalar(self.compile(req.expr, env, None), req.expr.span, "as a requirement")
         except _NeedsRecord as need:
@@ -1043,8 +1099,16 @@ class Resolver:
         if value.dim is None:
             return
         text = _source(req.expr)
+        side_dim, side_unit = None, None
+        if isinstance(req.expr, ast.Binary) and req.expr.op in ("<", "<=", ">", ">=", "==", "!="):
+            sides = [self.compile(e, env, None) for e in (req.expr.left, req.expr.right)]
+            scalars = [v for v in sides if isinstance(v, Scalar) and v.dim is not None]
+            if scalars:
+                side_dim = scalars[0].dim
+                side_unit = next((v.unit for v in reversed(scalars) if v.unit and not v.deps), None) or \
+                    next((v.unit for v in scalars if v.unit), None)
         self.requirements.append(Requirement(text, value.expr, req.span, record.path,
-                                             tuple(sorted(value.deps)), req.expr))
+                                             tuple(sorted(value.deps)), req.expr, side_dim, side_unit))
 
     def _goal(self, goal: ast.Goal, env: Scope, record: RecordVal) -> None:
         self.context = f"goal@{goal.span}"
@@ -1123,6 +1187,15 @@ def _declared_unit(member: ast.Member | None) -> ast.UnitExpr | None:
         if isinstance(member.value, ast.Quantity):
             return member.value.unit
     return None
+
+
+def _with_unit(expr: ast.Expr, unit: ast.UnitExpr) -> ast.Expr:
+    """`--set batch=32` on `batch: count`, `--set context=-5` on `context: token`: add the unit."""
+    if isinstance(expr, ast.Number):
+        return ast.Quantity(expr.value, f"{expr.text} {ast.unit_text(unit)}", unit, expr.span)
+    if isinstance(expr, ast.Unary) and expr.op == "-" and isinstance(expr.operand, ast.Number):
+        return ast.Unary("-", _with_unit(expr.operand, unit), expr.span)
+    return expr
 
 
 def _as_binding(member: ast.Member, value: ast.Expr) -> ast.Binding:
@@ -1239,12 +1312,13 @@ def parse_override(text: str, index: int = 0) -> Override:
 
 
 def _shift(d: Diagnostic, offset: int) -> Diagnostic:
+    def moved(s: Span) -> Span:
+        return Span(s.file, s.line, s.column + offset, s.end_line, s.end_column + offset)
+
     if d.span is None:
         return d
-    s = d.span
-    return Diagnostic(d.code, d.message, Span(s.file, s.line, s.column + offset, s.end_line,
-                                              s.end_column + offset), d.severity, d.label, d.secondary,
-                      d.help)
+    secondary = tuple(Label(moved(lab.span), lab.message) for lab in d.secondary)
+    return Diagnostic(d.code, d.message, moved(d.span), d.severity, d.label, secondary, d.help)
 
 
 def _shift_expr(expr: ast.Expr, offset: int) -> ast.Expr:
@@ -1277,12 +1351,12 @@ def build_graph(path: str | Path, overrides: Iterable[str] = (), sources: Source
     parsed: list[Override] = []
     errors: list[Diagnostic] = []
     for i, text in enumerate(overrides):
+        sources.add("<--set>" if i == 0 else f"<--set #{i + 1}>", text)   # quoted even when it fails
         try:
             o = parse_override(text, i)
         except InferError as err:
             errors.extend(err.diagnostics)
             continue
-        sources.add(o.span.file, " " * 0 + text)
         parsed.append(o)
     try:
         if errors:

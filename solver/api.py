@@ -84,6 +84,8 @@ class Spec:
             if name in values:
                 v = value_of(graph, node, values[name])
                 quantities[name] = results.Quantity(value=v.value, unit=v.unit, text=v.text)
+            elif name in self.evaluator.undefined:
+                unknown[name] = self.evaluator.undefined[name]
             else:
                 needs = [n for n in self.evaluator.free_of([name])]
                 unknown[name] = "unknown" if node.kind in ("unknown", "choice") and needs == [name] \
@@ -134,12 +136,17 @@ class Spec:
         stripped = text.strip()
         if stripped.replace(".", "", 1).replace("_", "").isdigit() and node.unit:
             text = f"{stripped} {node.unit}"   # a bare number takes the held quantity's unit
-        value, dim, unit, span = constant_value(text, label)
+        try:
+            value, dim, unit, span = constant_value(text, label)
+        except InferError as err:
+            err.sources = self.sources     # so the value is quoted under the caret
+            raise
         if node.dim is not None and dim != node.dim:
             raise InferError([Diagnostic(
                 "E0301", f"cannot hold `{held}` ({node.unit or format_dim(node.dim)}) at a value in "
                 f"`{unit or format_dim(dim)}`", span, label=f"`{unit or format_dim(dim)}`",
-                secondary=(_label(node.span, f"`{held}` is in `{node.unit or format_dim(node.dim)}`"),))])
+                secondary=(_label(node.span, f"`{held}` is in `{node.unit or format_dim(node.dim)}`"),))],
+                self.sources)
         return value
 
     def _forward(self, name: str) -> results.Solution:
@@ -147,6 +154,9 @@ class Spec:
         node = graph.nodes[name]
         values = self.evaluator.values(only=[name])
         if name not in values:
+            undefined = [n for n in graph.upstream([name]) if n in self.evaluator.undefined]
+            if undefined:
+                raise SolveError(f"`{name}` is undefined: `{undefined[0]}` divides by zero or overflows")
             needs = [n for n in self.evaluator.free_of([name])]
             goals = [g.name for g in graph.goals]
             hint = f"; or solve a goal: {', '.join(goals)}" if goals else ""
@@ -169,13 +179,14 @@ class Spec:
         dim = node.dim if node else (goal.dim if goal else None)
         if goal is not None and goal.target:
             dim = self.graph.nodes[goal.target].dim
+        self.sources.add("<--in>", unit)
         if found is None:
             raise InferError([Diagnostic("E0202", f"unknown unit `{unit}`", Span("<--in>", 1, 1, 1, len(unit) + 1),
-                                         label="not a unit")])
+                                         label="not a unit")], self.sources)
         if dim is not None and found[1] != dim:
             raise InferError([Diagnostic("E0301", f"cannot show `{name}` ({format_dim(dim)}) in `{unit}` "
                                          f"({format_dim(found[1])})", Span("<--in>", 1, 1, 1, len(unit) + 1),
-                                         label=f"`{unit}`")])
+                                         label=f"`{unit}`")], self.sources)
         if sol.value is None or not isinstance(sol.value, (int, float)):
             return sol
         # Recover the canonical value from the shown one, then show it in the asked unit.

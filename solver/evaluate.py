@@ -26,7 +26,7 @@ def _settle(expr: sympy.Basic) -> sympy.Basic:
         if expr.q.bit_length() > 512 or expr.p.bit_length() > 512:  # type: ignore[attr-defined]
             return sympy.Float(expr, 30)
         return expr
-    if expr.is_Float:
+    if expr.is_Float or expr.has(sympy.zoo, sympy.nan, sympy.oo):
         return expr
     if expr.is_number:
         return sympy.Float(expr.evalf(30), 30)
@@ -39,6 +39,7 @@ class Evaluator:
     def __init__(self, graph: Graph):
         self.graph = graph
         self.order = graph.upstream(list(graph.nodes))
+        self.undefined: dict[str, str] = {}
 
     def values(self, fixed: Mapping[str, sympy.Expr] | None = None,
                only: Iterable[str] | None = None) -> Values:
@@ -59,6 +60,10 @@ class Evaluator:
                 if all(d in known for d in node.deps):
                     assert node.expr is not None
                     value = _settle(node.expr.xreplace({nodes[d].symbol: known[d] for d in node.deps}))
+                    if isinstance(value, sympy.Basic) and value.has(sympy.zoo, sympy.nan, sympy.oo):
+                        # 1/0 and overflow: undefined, and so is everything that reads it
+                        self.undefined[name] = "undefined: a division by zero or an overflow"
+                        continue
                     if value.is_number or isinstance(value, sympy.logic.boolalg.BooleanAtom):
                         known[name] = value
         return known

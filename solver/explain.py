@@ -31,7 +31,8 @@ def value_of(graph: Graph, node: Node | None, value: sympy.Basic | None, unit: s
         return results.Value(value=bool(value), unit="", text=shown.text)
     si = float(value) if value is not None and value.is_number else None
     number: int | float | None = shown.value
-    if number is not None and shown.exact is not None and getattr(shown.exact, "is_Integer", False):
+    if number is not None and shown.exact is not None and getattr(shown.exact, "is_Integer", False) \
+            and abs(int(shown.exact)) < 2 ** 53:
         number = int(shown.exact)
     return results.Value(value=number, unit=shown.unit, text=shown.text, si_value=si,
                          si_unit=format_dim(the_dim) if the_dim is not None else "")  # type: ignore[arg-type]

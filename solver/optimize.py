@@ -30,8 +30,11 @@ from solver.evaluate import Evaluator, lambdify
 from solver.explain import forward_steps, print_sympy, short_names, show_formula, value_of
 from solver.quantities import convert
 
-GRID_POINTS = 3001
-X_MIN, X_MAX = 1e-6, 1e12
+GRID_POINTS = 4001
+# The search range, in canonical units (bytes, seconds, FLOP, tokens...): 39 decades cover a
+# nanosecond to a zettabyte; whole numbers stop where floats stop counting exactly.
+X_MIN, X_MAX = 1e-15, 1e24
+WHOLE_MAX = 1e15
 MAX_COMBINATIONS = 4096
 
 
@@ -54,6 +57,7 @@ class Margin:
     strict: bool
     fn: Callable[..., object] | None = None
     scale_fn: Callable[..., object] | None = None
+    signed_fn: Callable[..., object] | None = None     # equalities: rhs − lhs with its sign
 
     def values(self, xs: np.ndarray) -> np.ndarray:
         assert self.fn is not None
@@ -81,7 +85,12 @@ class GoalSolver:
 
     def solve(self, goal: GoalDef) -> results.Solution:
         graph = self.graph
-        reqs = list(graph.requirements)
+        goal_free = {n for n in self.ev.free_of(goal.deps) if n not in self.fixed}
+        reqs, out_of_scope = [], []
+        for r in graph.requirements:
+            r_free = {n for n in self.ev.free_of(r.deps) if n not in self.fixed}
+            # In scope: constant checks, and requirements on what the goal chooses.
+            (reqs if not r_free or r_free & goal_free or not goal_free else out_of_scope).append(r)
         deps = list(goal.deps) + [d for r in reqs for d in r.deps]
         free = [n for n in self.ev.free_of(deps) if n not in self.fixed]
         choices = [n for n in free if graph.nodes[n].kind == "choice"]
@@ -133,6 +142,9 @@ class GoalSolver:
             answer = value_of(graph, graph.nodes[var], best.exact if best.exact is not None
                               else sympy.Float(best.x))
         notes = list(best.notes)
+        if out_of_scope:
+            notes.append("not in scope (they constrain other unknowns): " +
+                         ", ".join(f"`{r.text}` in `{r.owner or 'the spec'}`" for r in out_of_scope))
         if choices:
             chosen = ", ".join(f"{c} = {best.labels[c]}" for c in choices)
             notes.insert(0, f"chosen: {chosen}")
@@ -201,9 +213,12 @@ class GoalSolver:
         lhs, rhs, sense, _ = parts
         lv = self.ev.compose(lhs, [], {d: values[d] for d in r.deps if d in values})
         rv = self.ev.compose(rhs, [], {d: values[d] for d in r.deps if d in values})
-        node = _single_node(graph, lhs) or _single_node(graph, rhs)
-        unit = node.unit if node else None
-        dim = node.dim if node else None
+        node = None
+        unit, dim = r.side_unit, r.side_dim
+        if dim is None:
+            node = _single_node(graph, lhs) or _single_node(graph, rhs)
+            unit = node.unit if node else None
+            dim = node.dim if node else None
         lval = value_of(graph, node, lv, unit, dim) if lv.is_number else None
         rval = value_of(graph, node, rv, unit, dim) if rv.is_number else None
         margin = ""
@@ -231,10 +246,12 @@ class GoalSolver:
             lc = self.ev.compose(lhs, [var], fixed)
             rc = self.ev.compose(rhs, [var], fixed)
             diff = (rc - lc) if sense >= 0 else (lc - rc)
+            signed = None
             if sense == 0:
+                signed = lambdify(rc - lc, [x])
                 diff = -sympy.Abs(rc - lc)
             scale = sympy.Abs(rc) + sympy.Abs(lc)
-            margins.append(Margin(r, lc, rc, sense, strict, lambdify(diff, [x]), lambdify(scale, [x])))
+            margins.append(Margin(r, lc, rc, sense, strict, lambdify(diff, [x]), lambdify(scale, [x]), signed))
         return margins
 
     def _solve_1d(self, goal: GoalDef, reqs: list[Requirement], var: str,
@@ -247,19 +264,35 @@ class GoalSolver:
         obj_fn = lambdify(objective, [x])
         whole = node.whole
         if whole:
-            grid = np.unique(np.round(np.geomspace(1, X_MAX, GRID_POINTS)))
+            grid = np.unique(np.round(np.geomspace(1, WHOLE_MAX, GRID_POINTS)))
         else:
             grid = np.geomspace(X_MIN, X_MAX, GRID_POINTS)
 
-        def ok(xs: np.ndarray) -> np.ndarray:
+        def ok(xs: np.ndarray, slack: float = 1e-12) -> np.ndarray:
             mask = np.ones(xs.shape, dtype=bool)
             with np.errstate(all="ignore"):
                 for m in margins:
                     v = m.values(xs)
-                    tol = 1e-12 * np.abs(np.asarray(m.scale_fn(xs), dtype=float)) if m.scale_fn else 0
+                    rel = 1e-12 if m.sense == 0 else slack
+                    tol = rel * np.abs(np.asarray(m.scale_fn(xs), dtype=float)) if m.scale_fn else 0
                     mask &= np.isfinite(v) & ((v > tol) if m.strict else (v >= -tol))
             return mask
 
+        equalities = [m for m in margins if m.sense == 0]
+        if equalities:
+            # An equality pins the variable: its roots are the only candidates.
+            roots = _roots(equalities[0], grid)
+            if whole:
+                roots = sorted({float(v) for r in roots for v in (math.floor(r), math.ceil(r)) if v >= 1})
+            grid = np.array(sorted(roots)) if roots else grid[:1]
+            loose = [Margin(m.req, m.lhs, m.rhs, m.sense, m.strict, m.fn, m.scale_fn, m.signed_fn)
+                     for m in margins]
+            for m in loose:
+                if m.sense == 0 and m.scale_fn is not None:
+                    scale_fn = m.scale_fn
+                    m.fn = (lambda f, sf: (lambda xs: np.asarray(f(xs), dtype=float)
+                                           + 1e-9 * np.abs(np.asarray(sf(xs), dtype=float))))(m.fn, scale_fn)
+            margins = loose
         feasible = ok(grid)
         out = Outcome()
         if not feasible.any():
@@ -270,14 +303,17 @@ class GoalSolver:
         scores = np.where(feasible & np.isfinite(objs), sign * objs, -np.inf)
         k = int(np.argmax(scores))
         # Unbounded: the best point is the grid's edge and the objective still improves there.
-        if k == len(grid) - 1 and feasible[-1]:
+        if k == len(grid) - 1 and feasible[-1] and not equalities:
             raise SolveError(f"goal `{goal.name}` is unbounded: no requirement limits `{var}` "
                              f"(feasible up to {convert(sympy.Float(grid[-1]), node.dim, node.unit).text})")
         # Refine: toward the neighbour where feasibility ends, or by golden section inside.
+        # A continuous edge is refined without slack on inequalities, so the answer holds exactly
+        # (with it, bisection settles up to 1e-12 past the boundary and the check reports `fails`).
+        edge_ok = ok if whole else (lambda xs: ok(xs, 0.0))
         if k + 1 < len(grid) and not feasible[k + 1]:
-            best = self._edge(ok, grid[k], grid[k + 1], whole)
+            best = self._edge(edge_ok, grid[k], grid[k + 1], whole)
         elif k > 0 and not feasible[k - 1]:
-            best = self._edge(ok, grid[k], grid[k - 1], whole)
+            best = self._edge(edge_ok, grid[k], grid[k - 1], whole)
         else:
             best = self._interior(obj_fn, ok, grid, k, sign, whole)
         out.x = float(best)
@@ -299,7 +335,7 @@ class GoalSolver:
         fixed_at[var] = out.exact if out.exact is not None else sympy.Float(best, 15)
         values = self.ev.values(fixed_at)
         out.requirement_report = self._report(reqs, values)[0]
-        out.method = "bisection on the feasible edge"
+        out.method = "root of an equality requirement" if equalities else "bisection on the feasible edge"
         out.binding_text = binding.req.text if binding else None
         out.steps = self._steps_for(goal, reqs, values, [var], binding=binding)
         if binding is not None:
@@ -534,6 +570,34 @@ class Outcome:
 
 def _short(name: str) -> str:
     return name
+
+
+def _roots(m: Margin, grid: np.ndarray) -> list[float]:
+    """Where an equality holds: sign changes on the grid, refined by bisection."""
+    assert m.signed_fn is not None
+    f = m.signed_fn
+    with np.errstate(all="ignore"):
+        ys = np.asarray(f(grid), dtype=float) * np.ones_like(grid)
+    roots = []
+    for i in range(len(grid) - 1):
+        a, b = ys[i], ys[i + 1]
+        if not (np.isfinite(a) and np.isfinite(b)):
+            continue
+        if a == 0:
+            roots.append(float(grid[i]))
+        elif a * b < 0:
+            lo, hi = float(grid[i]), float(grid[i + 1])
+            for _ in range(200):
+                mid = (lo + hi) / 2
+                fm = float(np.asarray(f(np.array([mid])), dtype=float).ravel()[0])
+                if (fm < 0) == (a < 0):
+                    lo = mid
+                else:
+                    hi = mid
+                if hi - lo <= 1e-15 * hi:
+                    break
+            roots.append((lo + hi) / 2)
+    return roots
 
 
 def _single_node(graph: Graph, expr: sympy.Basic) -> Node | None:

@@ -30,12 +30,12 @@ _LADDERS: dict[str, list[str]] = {
     "FLOP": ["FLOP", "MFLOP", "GFLOP", "TFLOP", "PFLOP", "EFLOP"],
     "FLOP/s": ["FLOPS", "GFLOPS", "TFLOPS", "PFLOPS"],
     "B/s": ["B/s", "kB/s", "MB/s", "GB/s", "TB/s"],
-    "token/s": ["token/s", "ktoken/s", "Mtoken/s"],
+    "token/s": ["token/s"],
     "USD/s": ["USD/hour"],
     "USD/token": ["USD/Mtoken"],
     "B/token": ["B/token", "KiB/token", "MiB/token"],
     "USD": ["USD"],
-    "token": ["token", "ktoken", "Mtoken", "Gtoken"],
+    "token": ["token"],
     "FLOP/token": ["FLOP/token", "GFLOP/token", "TFLOP/token"],
     "request/s": ["request/s"],
     "W": ["W", "kW", "MW"],
@@ -95,10 +95,14 @@ def format_number(value: sympy.Expr | float | int, exact_ok: bool = True) -> str
             text = _exact_decimal(rational)
             if text is not None:
                 return text
+        if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+            return "undefined"
         try:
             number = float(value)
-        except TypeError:
-            return str(value)
+        except (TypeError, OverflowError):
+            return str(sympy.Float(value, 6)) if value.is_number else str(value)
+        if number == 0 and value != 0 or math.isinf(number):
+            return str(sympy.Float(value, 6))    # beyond a float's range: sympy prints it
     else:
         number = float(value)
     if number == 0:
@@ -112,6 +116,8 @@ def format_number(value: sympy.Expr | float | int, exact_ok: bool = True) -> str
     text = f"{number:.{decimals}f}"
     if abs(number) >= 1e6:
         return f"{number:.6g}" if abs(number) >= 1e9 else f"{round(number):d}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")    # 989.000 reads as 989
     return text
 
 

@@ -113,10 +113,25 @@ def latex_text(text: str) -> str:
         word = m.group(1)
         return r"\mathrm{" + word.replace("_", r"\_") + "}"
 
-    text = text.replace("<=", r" \le ").replace(">=", r" \ge ").replace("!=", r" \ne ")
+    # Operators and the goal's words become placeholders first, so the name pattern leaves
+    # them alone (before, `<=` came out as `\\le`: a LaTeX line break).
+    kept: dict[str, str] = {}
+
+    def keep(latex: str) -> str:
+        key = f"\x00{len(kept)}\x00"
+        kept[key] = latex
+        return key
+
+    for op, latex in (("<=", r" \le "), (">=", r" \ge "), ("!=", r" \ne ")):
+        if op in text:
+            text = text.replace(op, keep(latex))
+    text = re.sub(r"\b(maximize|minimize|subject to)\b",
+                  lambda m: keep(r"\text{ " + m.group(1) + " }"), text)
     text = _GREEK_SAFE.sub(name, text)
-    text = text.replace("·", r"\cdot ").replace("%", r"\%").replace("^", "^")
-    text = re.sub(r"\\mathrm\{(le|ge|ne|cdot)\}", r"\\\1", text)
+    text = text.replace("·", r"\cdot ").replace("%", r"\%")
+    text = re.sub(r"(\d) (?=\\mathrm\{)", r"\1\\,", text)   # `24 GB`: a thin space, as in print
+    for key, latex in kept.items():
+        text = text.replace(key, latex)
     return text
 
 
@@ -163,7 +178,7 @@ def render_evaluation(ev: results.Evaluation, fmt: str = "text") -> str:
         if ev.unknown:
             data["unknown"] = ev.unknown
         return json.dumps(data, indent=2)
-    width = min(max((len(k) for k in ev.quantities), default=0), 40)
+    width = min(max((len(k) for k in [*ev.quantities, *ev.unknown]), default=0), 40)
     lines = [f"{k:<{width}}  {q.text}" for k, q in ev.quantities.items()]
     for k, why in ev.unknown.items():
         lines.append(f"{k:<{width}}  ? ({why})")
