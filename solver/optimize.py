@@ -516,9 +516,10 @@ class GoalSolver:
         rhs_text = convert(rhs_num, side.dim, side.unit).text
         poly = results.Step(name=lhs_name, formula=f"{c0_text} + {c1_text} · {xname}",
                             note="every other quantity at its value", kind="formula")
-        solved = results.Step(name=xname, formula=f"{xname} {direction} ({req.text.split(' ', 2)[2]} - {c0_text}) / {c1_text}",
-                              substituted="" if rhs_text == req.text.split(' ', 2)[2] else
-                              f"({rhs_text} - {c0_text}) / {c1_text}", result=result,
+        limit = req.text.split(" ", 2)[2]
+        solved = results.Step(name=xname, formula=f"{xname} {direction} ({limit} - {c0_text}) / {c1_text}",
+                              substituted="" if rhs_text == limit else f"({rhs_text} - {c0_text}) / {c1_text}",
+                              result=result,
                               kind="closed-form")
         return [poly, solved]
 

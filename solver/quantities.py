@@ -101,7 +101,7 @@ def format_number(value: sympy.Expr | float | int, exact_ok: bool = True) -> str
             number = float(value)
         except (TypeError, OverflowError):
             return str(sympy.Float(value, 6)) if value.is_number else str(value)
-        if number == 0 and value != 0 or math.isinf(number):
+        if (number == 0 and value != 0) or math.isinf(number):
             return str(sympy.Float(value, 6))    # beyond a float's range: sympy prints it
     else:
         number = float(value)
