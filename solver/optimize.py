@@ -667,7 +667,10 @@ def _active_branch(expr: sympy.Basic, x: sympy.Symbol, at: sympy.Basic,
                 {x: at}).is_number else float("nan") for a in args]
             choose = max if isinstance(node, sympy.Max) else min
             k = vals.index(choose(vals))
-            notes.append(f"{'max' if isinstance(node, sympy.Max) else 'min'} takes branch {k + 1} of {len(args)}")
+            kind = "max" if isinstance(node, sympy.Max) else "min"
+            shown = [_brief(a) for a in args]
+            notes.append(f"{kind}({', '.join(shown)}) = {shown[k]}" if len(", ".join(shown)) < 90 else
+                         f"{kind} takes its argument {k + 1} of {len(args)}")
             return args[k]
         if isinstance(node, sympy.Piecewise):
             for e, c in node.args:
@@ -690,6 +693,11 @@ def _active_branch(expr: sympy.Basic, x: sympy.Symbol, at: sympy.Basic,
             return None, ""
         expr = new
     return expr, "; ".join(dict.fromkeys(notes))
+
+
+def _brief(expr: sympy.Basic) -> str:
+    """A formula with record prefixes dropped (`chat.decode_context` → `decode_context`)."""
+    return print_sympy(expr, {s: s.name.rsplit(".", 1)[-1] for s in expr.free_symbols})
 
 
 def _polynomial_ok(expr: sympy.Basic, x: sympy.Symbol) -> bool:
