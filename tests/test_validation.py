@@ -1,0 +1,181 @@
+"""`infer validate`: every published measurement predicted, within the targets, under the physical bound.
+
+The validation runs once for the module (one spec of all rows, ~2 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+
+import pytest
+from conftest import REPO
+
+from solver import validation as V
+from solver.api import Spec
+
+REGENERATE = "run `infer validate --markdown -o docs/validation.md` and commit the result"
+
+# Today's error (%) of each known outlier (reasons: solver.validation.KNOWN_OUTLIERS). A guard
+# against regressions, not a pass: each may get better, but not worse than today + 5 points.
+ERROR_TODAY = {
+    "VM1": +76.6,
+    "TS6": +52.4,
+    "GF10": +32.1,
+    "GF13": +22.9,
+    "TF1": -18.6,
+    "FT8": -9.7,
+}
+SLACK = 5.0   # percentage points
+
+MAPE_TARGETS = {"decode_tokens_per_s": 0.15, "ttft": 0.25, "output_tokens_per_s_per_gpu": 0.25}
+KV_METRICS = ("kv_cache_blocks", "kv_cache_tokens")
+
+
+@pytest.fixture(scope="module")
+def result() -> V.Validation:
+    return V.run()
+
+
+def test_every_row_is_predicted(result: V.Validation) -> None:
+    assert len(result.rows) >= 40
+    failed = {r.id: r.failure for r in result.failures}
+    assert not failed, f"rows that could not be predicted: {failed}"
+
+
+@pytest.mark.parametrize("metric", sorted(MAPE_TARGETS))
+def test_mape_within_target(result: V.Validation, metric: str) -> None:
+    summary = next(s for s in result.by_metric() if s.metric == metric)
+    assert summary.mape <= MAPE_TARGETS[metric], (
+        f"{metric}: MAPE {100 * summary.mape:.1f} % > {100 * MAPE_TARGETS[metric]:.0f} % "
+        f"(worst {summary.worst.id} {100 * (summary.worst.error or 0):+.1f} %)")
+    assert V.TARGETS[metric].limit == MAPE_TARGETS[metric]
+
+
+def test_kv_capacity_within_two_percent(result: V.Validation) -> None:
+    rows = [r for r in result.rows if r.metric in KV_METRICS]
+    assert rows
+    off = {r.id: f"{100 * (r.error or 0):+.2f} %" for r in rows
+           if r.id not in V.KNOWN_OUTLIERS and abs(r.error or 0) > 0.02}
+    assert not off, f"KV-capacity rows more than 2 % off: {off}"
+
+
+def test_known_outliers_do_not_get_worse(result: V.Validation) -> None:
+    assert set(ERROR_TODAY) == set(V.KNOWN_OUTLIERS), "each known outlier needs its error of today here"
+    by_id = {r.id: r for r in result.rows}
+    for rid, today in ERROR_TODAY.items():
+        assert V.KNOWN_OUTLIERS[rid].strip(), f"{rid}: a known outlier needs its reason"
+        error = 100 * (by_id[rid].error or 0)
+        assert abs(error) <= abs(today) + SLACK, (
+            f"{rid} is {error:+.1f} % off, worse than {today:+.1f} % (+{SLACK:.0f} points): "
+            f"{V.KNOWN_OUTLIERS[rid][:80]}...")
+
+
+def test_far_rows_are_explained(result: V.Validation) -> None:
+    unexplained = {r.id: f"{100 * (r.error or 0):+.1f} %" for r in result.predicted
+                   if r.far and r.id not in V.KNOWN_OUTLIERS}
+    assert not unexplained, f"rows far off without a reason in KNOWN_OUTLIERS: {unexplained}"
+
+
+def test_no_measurement_beats_the_physical_bound(result: V.Validation) -> None:
+    timed = [r for r in result.rows if V.METRICS[r.metric].kind != "size"]
+    assert timed and all(r.bound is not None for r in timed)
+    beaten = {r.id: (r.measured, r.bound) for r in result.violations}
+    assert not beaten, f"measurements beating the roofline at efficiency 1 (measured, bound): {beaten}"
+    # the bound is a bound on the prediction too: efficiency 1 is never slower
+    for r in timed:
+        assert r.bound is not None and r.predicted is not None
+        faster = r.bound <= r.predicted if V.METRICS[r.metric].kind == "time" else r.bound >= r.predicted
+        assert faster, f"{r.id}: bound {r.bound} is not beyond the prediction {r.predicted}"
+
+
+def test_docs_validation_md_is_up_to_date(result: V.Validation) -> None:
+    doc = (REPO / "docs" / "validation.md").read_text(encoding="utf-8")
+    table = V.metric_table(result)
+    assert table in doc, f"docs/validation.md's per-metric table is stale: {REGENERATE}"
+    assert doc == V.markdown(result), f"docs/validation.md is stale: {REGENERATE}"
+
+
+def test_readme_validation_table_is_up_to_date(result: V.Validation) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Validation\n", 1)
+    assert len(section) == 2, "README.md needs its ## Validation section"
+    assert V.metric_table(result) in section[1], (
+        "README.md's validation table is stale: copy the per-metric table from docs/validation.md "
+        f"({REGENERATE} first)")
+
+
+# --------------------------------------------------------------------------- engine rules
+def _row(rid: str) -> V.Row:
+    return next(r for r in V.load_rows(V.default_csv()) if r.id == rid)
+
+
+def _settings(row: V.Row) -> dict[str, str]:
+    return {s.name: s.text for s in V.row_inputs(row)}
+
+
+def test_engine_rules_do_not_depend_on_the_row_id() -> None:
+    for row in V.load_rows(V.default_csv()):
+        renamed = dataclasses.replace(row, id="X" + row.id)
+        assert V.row_inputs(renamed) == V.row_inputs(row), row.id
+
+
+def test_vllm_v0_max_batched_tokens_rule(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # VM1 states max_model_len 8192: no chunked prefill, max(8192, 2048)
+    assert "8192 token > 32768 token" in _settings(_row("VM1"))["max_batched_tokens"]
+    # VM2 states none: Llama 3.1's max_context, 131072 > 32768, so chunked prefill at 2048
+    assert "model.max_context" in _settings(_row("VM2"))["max_batched_tokens"]
+    path = tmp_path / "vm.infer"
+    path.write_text(V.spec_text([_row("VM1"), _row("VM2")]), encoding="utf-8")
+    values = Spec.load(path).evaluator.values(only=["r_VM1.max_batched_tokens", "r_VM2.max_batched_tokens"])
+    assert int(values["r_VM1.max_batched_tokens"]) == 8192
+    assert int(values["r_VM2.max_batched_tokens"]) == 2048
+    # without the note, the model's max_context (8192 for Llama 3 8B) gives the same
+    bare = dataclasses.replace(_row("VM1"), note="")
+    assert "model.max_context" in _settings(bare)["max_batched_tokens"]
+
+
+def test_gpt_fast_power_cap_only_on_a100() -> None:
+    assert _settings(_row("GF1"))["memory_bandwidth"] == "1.7 TB/s"
+    assert "memory_bandwidth" not in _settings(_row("GF13"))     # MI250X: no power cap stated
+    assert all(_settings(_row(r))["shard_lm_head"] == "false" for r in ("GF1", "GF13"))
+
+
+def test_fastertransformer_gb_is_gib() -> None:
+    engine = V.engine_for("FasterTransformer")
+    assert engine is not None and engine.gb_is_gib
+    other = V.engine_for("vLLM V0 (~0.6.6)")
+    assert other is not None and not other.gb_is_gib
+
+
+def test_unknown_names_fail_the_row_not_the_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    text = (V.default_csv()).read_text(encoding="utf-8").splitlines()
+    header, first = text[0], text[1]
+    bad_model = first.replace("GF1,Llama-2-7B", "BAD1,Llama-9-9B", 1)
+    bad_engine = first.replace("GF1,", "BAD2,", 1).replace(",gpt-fast,", ",vLLM V1,", 1)
+    path = tmp_path / "m.csv"
+    path.write_text("\n".join([header, first, bad_model, bad_engine]) + "\n", encoding="utf-8")
+    v = V.run(path)
+    by_id = {r.id: r for r in v.rows}
+    assert by_id["GF1"].failure is None and by_id["GF1"].predicted is not None
+    assert "Llama-9-9B" in (by_id["BAD1"].failure or "")
+    assert "no engine rule" in (by_id["BAD2"].failure or "")
+    assert not v.ok
+
+
+def test_csv_text_cannot_inject_spec_text() -> None:
+    row = dataclasses.replace(_row("GF1"), source="x\nr_evil = serving.deployment {}\n")
+    spec = V.row_spec(row)
+    assert "\nr_evil" not in spec
+    assert re.match(r"# GF1: ", spec)
+
+
+def test_cli_exit_codes(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "v.md"
+    code = V.run_validation(argparse.Namespace(csv=None, markdown=True, output=out))
+    assert code == 0
+    assert out.read_text(encoding="utf-8").startswith("# Validation against published measurements")
+    code = V.run_validation(argparse.Namespace(csv=tmp_path / "absent.csv", markdown=False, output=None))
+    assert code == 2
+    assert "absent.csv" in capsys.readouterr().err
