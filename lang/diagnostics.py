@@ -194,11 +194,11 @@ def render(diagnostic: Diagnostic, sources: SourceMap) -> str:
             previous = number
             shown, shift, limit = _window(text.replace("\t", " "), by_line[number])
             out.append(f"{number:>{width}} | {shown}")
-            for span, message, mark in sorted(by_line[number], key=lambda m: (m[0].column, m[2] != "^")):
+            for span, message, sign in sorted(by_line[number], key=lambda m: (m[0].column, m[2] != "^")):
                 end = span.end_column if span.end_line == span.line else len(text) + 1
                 start = max(span.column - 1 - shift, 0)
                 stop = min(max(end - 1 - shift, start + 1), limit)
-                carets = mark * max(1, stop - start)
+                carets = sign * max(1, stop - start)
                 out.append(f"{pad} | {' ' * start}{carets}{' ' + message if message else ''}")
     for hint in diagnostic.help:
         out.append(f"{pad} = help: {hint}")

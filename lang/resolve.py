@@ -615,6 +615,11 @@ class Resolver:
     def unit_of(self, unit: ast.UnitExpr, report: bool = True) -> UnitVal | None:
         if isinstance(unit, ast.UnitName):
             info = lookup(unit.name)
+            if report and unit.name.endswith("FLOPs") and info is not None:
+                # pint reads `TFLOPs` as the plural of TFLOP: work, not a rate. Datasheets mean a rate.
+                self.diag.warn("W0202", f"`{unit.name}` is an amount of work ({unit.name[:-1]}), not a rate",
+                               unit.span, label="a plural of FLOP",
+                               help=(f"for a rate write `{unit.name[:-1]}S` ({unit.name[:-1]} per second)",))
             if info is None:
                 if report:
                     self._unknown_unit(unit.name, unit.span)
@@ -981,7 +986,10 @@ class Resolver:
         deps = frozenset().union(*(a.deps for a in args)) if args else frozenset()
         if expr.func in ("min", "max"):
             if len(args) < 2:
-                self.diag.error("E0211", f"`{expr.func}` takes at least two arguments", expr.span)
+                self.diag.error("E0211", f"`{expr.func}` takes at least two arguments", expr.span,
+                                label=f"{len(args)} argument{'s' if len(args) != 1 else ''}",
+                                help=(f"`{expr.func}(a, b, ...)` gives the "
+                                      f"{'least' if expr.func == 'min' else 'greatest'} of its arguments",))
                 return Scalar(sympy.Integer(0), None, None, deps, expr.span)
             first = args[0]
             for other in args[1:]:
@@ -994,7 +1002,8 @@ class Resolver:
             unit = next((a.unit for a in args if a.unit), None)
             return Scalar(func(*(a.expr for a in args)), first.dim, unit, deps, expr.span)
         if len(args) != 1:
-            self.diag.error("E0211", f"`{expr.func}` takes one argument, not {len(args)}", expr.span)
+            self.diag.error("E0211", f"`{expr.func}` takes one argument, not {len(args)}", expr.span,
+                            label=f"{len(args)} arguments")
             return Scalar(sympy.Integer(0), None, None, deps, expr.span)
         (arg,) = args
         if arg.dim in (TEXT, BOOL):
