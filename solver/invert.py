@@ -28,6 +28,7 @@ from solver.optimize import (
     _downstream,
     _expand_through,
     _polynomial_ok,
+    sign_change_roots,
     solve_polynomial,
 )
 from solver.quantities import convert
@@ -53,27 +54,7 @@ def invert(graph: Graph, target: str, held: str, value: sympy.Expr,
     grid = np.geomspace(X_MIN, X_MAX, GRID_POINTS)
     if node.whole:
         grid = np.concatenate([np.geomspace(X_MIN, 1, 200)[:-1], grid[grid >= 1]])
-    with np.errstate(all="ignore"):
-        ys = np.asarray(fn(grid), dtype=float) * np.ones_like(grid)
-    roots = []
-    for i in range(len(grid) - 1):
-        a, b = ys[i], ys[i + 1]
-        if not (np.isfinite(a) and np.isfinite(b)):
-            continue
-        if a == 0:
-            roots.append(grid[i])
-        elif a * b < 0:
-            lo, hi = grid[i], grid[i + 1]
-            for _ in range(200):
-                mid = (lo + hi) / 2
-                fm = float(np.asarray(fn(np.array([mid])), dtype=float).ravel()[0])
-                if (fm < 0) == (a < 0):
-                    lo = mid
-                else:
-                    hi = mid
-                if hi - lo <= 1e-14 * hi:
-                    break
-            roots.append((lo + hi) / 2)
+    roots = sign_change_roots(fn, grid)
     held_text = convert(value, held_node.dim, held_node.unit, graph.texts).text
     if not roots:
         at_small = ev.values({**fixed, target: sympy.Float(grid[0])}).get(held)

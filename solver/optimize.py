@@ -574,9 +574,13 @@ def _short(name: str) -> str:
 
 
 def _roots(m: Margin, grid: np.ndarray) -> list[float]:
-    """Where an equality holds: sign changes on the grid, refined by bisection."""
+    """Where an equality requirement holds."""
     assert m.signed_fn is not None
-    f = m.signed_fn
+    return sign_change_roots(m.signed_fn, grid)
+
+
+def sign_change_roots(f: Callable[..., object], grid: np.ndarray) -> list[float]:
+    """Roots of a compiled function: sign changes on the grid, each refined by bisection."""
     with np.errstate(all="ignore"):
         ys = np.asarray(f(grid), dtype=float) * np.ones_like(grid)
     roots = []
@@ -590,7 +594,8 @@ def _roots(m: Margin, grid: np.ndarray) -> list[float]:
             lo, hi = float(grid[i]), float(grid[i + 1])
             for _ in range(200):
                 mid = (lo + hi) / 2
-                fm = float(np.asarray(f(np.array([mid])), dtype=float).ravel()[0])
+                with np.errstate(all="ignore"):
+                    fm = float(np.asarray(f(np.array([mid])), dtype=float).ravel()[0])
                 if (fm < 0) == (a < 0):
                     lo = mid
                 else:
