@@ -41,7 +41,7 @@ from lang.diagnostics import (
     sorted_diagnostics,
 )
 from lang.graph import GoalDef, Graph, Node, NodeKind, Option, Requirement
-from lang.parser import KEYWORDS, parse_expression, parse_module
+from lang.parser import KEYWORDS, parse_expression, parse_module_cached
 from lang.units import BOOL, DIMENSIONLESS, TEXT, Dim, format_dim, known_unit_names, lookup
 
 FUNCTIONS = ("min", "max", "ceil", "floor", "sqrt", "log", "exp", "abs")
@@ -271,7 +271,7 @@ class Resolver:
         display = _display_path(file)
         self.sources.add(display, text)
         try:
-            module_ast = parse_module(text, display)
+            module_ast = parse_module_cached(text, display)
         except InferError as err:
             self.diag.items.extend(err.diagnostics)
             return None

@@ -100,9 +100,13 @@ class Evaluator:
         return [n for n in self.graph.upstream(list(names)) if nodes[n].kind in ("unknown", "choice")]
 
 
-def lambdify(expr: sympy.Basic, variables: list[sympy.Symbol]) -> Callable[..., object]:
-    """Compile once to NumPy; the solver and sweeps call the result on whole arrays."""
-    return sympy.lambdify(variables, expr, modules="numpy", cse=True)  # type: ignore[no-any-return]
+def lambdify(expr: sympy.Basic, variables: list[sympy.Symbol], cse: bool = False) -> Callable[..., object]:
+    """Compile once to NumPy; the solver and sweeps call the result on whole arrays.
+
+    Common-subexpression elimination costs compile time and pays off only over many points:
+    sweeps ask for it, the solver's few-thousand-point grids do not.
+    """
+    return sympy.lambdify(variables, expr, modules="numpy", cse=cse)  # type: ignore[no-any-return]
 
 
 def node_inputs(graph: Graph, node: Node) -> list[Node]:

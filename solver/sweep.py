@@ -161,7 +161,7 @@ def _column(spec: Spec, text: str, vary: list[str], span: Span) -> Column:
             constant = bool(expr)
             return Column(req.text, "requirement", None, lambda *a: np.asarray(constant))
         return Column(req.text, "requirement", None,
-                      lambdify(sympy.Piecewise((True, expr), (False, True)), symbols))
+                      lambdify(sympy.Piecewise((True, expr), (False, True)), symbols, cse=True))
     name = _resolve(graph, text, "--report", span)
     if name not in graph.nodes:
         goal = next(g for g in graph.goals if g.name == name)
@@ -177,7 +177,7 @@ def _column(spec: Spec, text: str, vary: list[str], span: Span) -> Column:
     _check_free(spec, name, expr, vary, span)
     if isinstance(expr, sympy.logic.boolalg.BooleanAtom) or node.dim == BOOL:
         expr = sympy.Piecewise((1.0, expr), (0.0, True))
-    return Column(name, "quantity", node, lambdify(expr, symbols))
+    return Column(name, "quantity", node, lambdify(expr, symbols, cse=True))
 
 
 def _check_free(spec: Spec, name: str, expr: sympy.Basic, vary: list[str], span: Span) -> None:
