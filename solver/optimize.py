@@ -86,7 +86,8 @@ class GoalSolver:
     def solve(self, goal: GoalDef) -> results.Solution:
         graph = self.graph
         goal_free = {n for n in self.ev.free_of(goal.deps) if n not in self.fixed}
-        reqs, out_of_scope = [], []
+        reqs: list[Requirement] = []
+        out_of_scope: list[Requirement] = []
         for r in graph.requirements:
             r_free = {n for n in self.ev.free_of(r.deps) if n not in self.fixed}
             # In scope: constant checks, and requirements on what the goal chooses.
@@ -285,14 +286,7 @@ class GoalSolver:
             if whole:
                 roots = sorted({float(v) for r in roots for v in (math.floor(r), math.ceil(r)) if v >= 1})
             grid = np.array(sorted(roots)) if roots else grid[:1]
-            loose = [Margin(m.req, m.lhs, m.rhs, m.sense, m.strict, m.fn, m.scale_fn, m.signed_fn)
-                     for m in margins]
-            for m in loose:
-                if m.sense == 0 and m.scale_fn is not None:
-                    scale_fn = m.scale_fn
-                    m.fn = (lambda f, sf: (lambda xs: np.asarray(f(xs), dtype=float)
-                                           + 1e-9 * np.abs(np.asarray(sf(xs), dtype=float))))(m.fn, scale_fn)
-            margins = loose
+            margins = [_loosened(m) if m.sense == 0 else m for m in margins]
         feasible = ok(grid)
         out = Outcome()
         if not feasible.any():
@@ -571,6 +565,17 @@ class Outcome:
 
 def _short(name: str) -> str:
     return name
+
+
+def _loosened(m: Margin) -> Margin:
+    """An equality that holds to a relative 1e-9: a bisected root never hits it exactly."""
+    fn, scale_fn = m.fn, m.scale_fn
+    assert fn is not None and scale_fn is not None
+
+    def within(xs: np.ndarray) -> np.ndarray:
+        return np.asarray(fn(xs), dtype=float) + 1e-9 * np.abs(np.asarray(scale_fn(xs), dtype=float))
+
+    return Margin(m.req, m.lhs, m.rhs, m.sense, m.strict, within, scale_fn, m.signed_fn)
 
 
 def _roots(m: Margin, grid: np.ndarray) -> list[float]:

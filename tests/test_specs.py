@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
+
 from solver.api import Spec
 
 SHARED = REPO.parent / "shared" / "acceptance"
