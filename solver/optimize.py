@@ -26,7 +26,7 @@ import sympy
 from lang.graph import GoalDef, Graph, Node, Requirement
 from lang.units import format_dim
 from solver import results
-from solver.evaluate import Evaluator, lambdify
+from solver.evaluate import Evaluator, _settle, lambdify
 from solver.explain import forward_steps, print_sympy, short_names, show_formula, value_of
 from solver.quantities import convert
 
@@ -107,14 +107,24 @@ class GoalSolver:
                              "choices; fix some with --set")
         var = unknowns[0] if unknowns else None
         outcomes = []
+        explain_each = len(combos) == 1
         for combo in combos:
             fixed = dict(self.fixed)
             fixed.update({c: o.value for c, o in zip(choices, combo)})
-            outcome = self._solve_one(goal, reqs, var, fixed)
+            outcome = self._solve_one(goal, reqs, var, fixed, explain=explain_each)
             outcome.labels = {c: o.label for c, o in zip(choices, combo)}
+            outcome.fixed = fixed
             outcomes.append(outcome)
         feasible = [o for o in outcomes if o.feasible and o.objective is not None]
         sign = 1 if goal.sense == "maximize" else -1
+        if not explain_each:
+            # Derivations cost more than the search: write one for the answer (or the closest miss).
+            chosen = (max(feasible, key=lambda o: sign * float(o.objective)) if feasible  # type: ignore[arg-type]
+                      else min(outcomes, key=lambda o: o.shortfall))
+            explained = self._solve_one(goal, reqs, var, chosen.fixed, explain=True)
+            explained.labels, explained.fixed = chosen.labels, chosen.fixed
+            outcomes[outcomes.index(chosen)] = explained
+            feasible = [o for o in outcomes if o.feasible and o.objective is not None]
         candidates = []
         if choices:
             for o in outcomes:
@@ -122,7 +132,7 @@ class GoalSolver:
                 candidates.append(results.Candidate(
                     option=label, objective=self._objective_value(goal, o.objective) if o.feasible else
                     (self._objective_value(goal, o.objective) if o.objective is not None else None),
-                    feasible=o.feasible, broken=o.broken,
+                    feasible=o.feasible, broken=o.broken, binding=o.binding_text if o.feasible else None,
                     decision=value_of(graph, graph.nodes[var], sympy.Float(o.x)) if var and o.x is not None
                     and o.feasible else None))
             candidates.sort(key=lambda c: (not c.feasible, -sign * (c.objective.si_value or 0)
@@ -147,8 +157,8 @@ class GoalSolver:
             notes.append("not in scope (they constrain other unknowns): " +
                          ", ".join(f"`{r.text}` in `{r.owner or 'the spec'}`" for r in out_of_scope))
         if choices:
-            chosen = ", ".join(f"{c} = {best.labels[c]}" for c in choices)
-            notes.insert(0, f"chosen: {chosen}")
+            picked = ", ".join(f"{c} = {best.labels[c]}" for c in choices)
+            notes.insert(0, f"chosen: {picked}")
         header = self._header(goal, best)
         return results.Solution(
             spec=graph.path, target=goal.name, kind="goal", value=answer.value, unit=answer.unit,
@@ -170,12 +180,13 @@ class GoalSolver:
     # -- one combination --
 
     def _solve_one(self, goal: GoalDef, reqs: list[Requirement], var: str | None,
-                   fixed: dict[str, sympy.Expr]) -> Outcome:
+                   fixed: dict[str, sympy.Expr], explain: bool = True) -> Outcome:
         if var is None:
-            return self._check_point(goal, reqs, fixed)
-        return self._solve_1d(goal, reqs, var, fixed)
+            return self._check_point(goal, reqs, fixed, explain)
+        return self._solve_1d(goal, reqs, var, fixed, explain)
 
-    def _check_point(self, goal: GoalDef, reqs: list[Requirement], fixed: dict[str, sympy.Expr]) -> Outcome:
+    def _check_point(self, goal: GoalDef, reqs: list[Requirement], fixed: dict[str, sympy.Expr],
+                     explain: bool = True) -> Outcome:
         values = self.ev.values(fixed)
         objective = self.ev.compose(goal.expr, [], fixed)
         out = Outcome()
@@ -187,7 +198,8 @@ class GoalSolver:
         out.broken = first_broken
         out.shortfall = shortfall
         out.reason = f"requirement `{first_broken}`" if first_broken else ""
-        out.steps = self._steps_for(goal, reqs, values, [])
+        if explain:
+            out.steps = self._steps_for(goal, reqs, values, [])
         return out
 
     def _report(self, reqs: list[Requirement], values: Mapping[str, sympy.Basic]
@@ -212,8 +224,9 @@ class GoalSolver:
         if parts is None:
             return results.Requirement(text=r.text, holds=holds)
         lhs, rhs, sense, _ = parts
-        lv = self.ev.compose(lhs, [], {d: values[d] for d in r.deps if d in values})
-        rv = self.ev.compose(rhs, [], {d: values[d] for d in r.deps if d in values})
+        known = {graph.nodes[d].symbol: values[d] for d in r.deps if d in values}
+        lv = _settle(lhs.xreplace(known))
+        rv = _settle(rhs.xreplace(known))
         node = None
         unit, dim = r.side_unit, r.side_dim
         if dim is None:
@@ -256,7 +269,7 @@ class GoalSolver:
         return margins
 
     def _solve_1d(self, goal: GoalDef, reqs: list[Requirement], var: str,
-                  fixed: dict[str, sympy.Expr]) -> Outcome:
+                  fixed: dict[str, sympy.Expr], explain: bool = True) -> Outcome:
         graph = self.graph
         node = graph.nodes[var]
         x = node.symbol
@@ -325,12 +338,14 @@ class GoalSolver:
             if not (v >= 0):
                 binding = m
                 break
+        out.method = "root of an equality requirement" if equalities else "bisection on the feasible edge"
+        out.binding_text = binding.req.text if binding else None
+        if not explain:
+            return out
         fixed_at = dict(fixed)
         fixed_at[var] = out.exact if out.exact is not None else sympy.Float(best, 15)
         values = self.ev.values(fixed_at)
         out.requirement_report = self._report(reqs, values)[0]
-        out.method = "root of an equality requirement" if equalities else "bisection on the feasible edge"
-        out.binding_text = binding.req.text if binding else None
         out.steps = self._steps_for(goal, reqs, values, [var], binding=binding)
         if binding is not None:
             out.steps += self._closed_form(binding, var, fixed, best, out, values)
@@ -552,6 +567,7 @@ class Outcome:
     notes: list[str] = None  # type: ignore[assignment]
     requirement_report: list[results.Requirement] = None  # type: ignore[assignment]
     labels: dict[str, str] = None  # type: ignore[assignment]
+    fixed: dict[str, sympy.Expr] = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         self.steps = []

@@ -75,7 +75,7 @@ def _candidate_table(sol: results.Solution) -> list[str]:
     rows = [("option", "objective", "feasible", "limited by / broken")]
     for c in sol.candidates:
         rows.append((c.option, c.objective.text if c.objective else "?", "yes" if c.feasible else "no",
-                     c.broken or ""))
+                     c.broken or (f"limited by {c.binding}" if c.binding else "")))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     out = []
     for r in rows:
@@ -96,7 +96,7 @@ def _markdown(sol: results.Solution) -> str:
         out += ["", "| option | objective | feasible | limited by / broken |", "|---|---|---|---|"]
         for c in sol.candidates:
             out.append(f"| {c.option} | {c.objective.text if c.objective else '?'} | "
-                       f"{'yes' if c.feasible else 'no'} | {c.broken or ''} |")
+                       f"{'yes' if c.feasible else 'no'} | {c.broken or c.binding or ''} |")
     out.append("")
     if sol.method:
         out.append(f"Method: {sol.method}.")

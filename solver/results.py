@@ -42,6 +42,7 @@ class Candidate(_Frozen):
     objective: Value | None
     feasible: bool
     broken: str | None = Field(None, description="the first requirement this option breaks, with the margin")
+    binding: str | None = Field(None, description="for a feasible option, the requirement that limits it")
     decision: Value | None = Field(None, description="the continuous unknown's best value for this option")
 
 
