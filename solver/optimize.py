@@ -240,8 +240,11 @@ class GoalSolver:
             diff = float(rv - lv) * (1 if sense >= 0 else -1)
             over = convert(sympy.Float(abs(diff)), dim, None).text
             pct = abs(diff) / abs(float(rv)) * 100 if float(rv) else float("inf")
-            if holds is False:
-                margin = f"{lval.text if lval else '?'} is {over} ({pct:.3g} %) past {rval.text if rval else '?'}"
+            lt, rt = (lval.text if lval else "?"), (rval.text if rval else "?")
+            if sense == 0:
+                margin = "" if holds else f"{lt} is not {rt} (off by {over})"
+            elif holds is False:
+                margin = f"{lt} is {over} ({pct:.3g} %) past {rt}"
             else:
                 margin = f"{over} to spare"
         return results.Requirement(text=r.text, holds=holds, lhs=lval, rhs=rval, margin=margin)
@@ -405,8 +408,12 @@ class GoalSolver:
         out.feasible = False
         out.binding_text = failing.req.text
         out.broken = f"{failing.req.text}: {entry.margin}" if entry.margin else failing.req.text
-        out.reason = (f"no `{_short(var)}` satisfies every requirement; `{failing.req.text}` fails first: "
-                      f"at the most favourable point ({_short(var)} = {where}) {entry.margin or 'it fails'}")
+        if var in self.graph.upstream(list(failing.req.deps)):
+            out.reason = (f"no `{_short(var)}` satisfies every requirement; `{failing.req.text}` fails first: "
+                          f"at the most favourable point ({_short(var)} = {where}) {entry.margin or 'it fails'}")
+        else:
+            out.reason = (f"`{failing.req.text}` fails whatever `{_short(var)}` is: "
+                          f"{entry.margin or 'it does not hold'}")
         out.shortfall = float(-worst[k])
         out.method = "grid search"
         out.steps = self._steps_for(goal, [failing.req], values, [var], binding=failing)
