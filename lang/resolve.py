@@ -556,6 +556,11 @@ class Resolver:
                             value.span, label=f"`{value.unit_text}`",
                             secondary=(Label(base[2], f"declared `{base[1]}` here"),))
         kind: NodeKind = "derived" if value.deps else "input"
+        if kind == "input" and dim is not None and not dim.dimensionless and dim not in (TEXT, BOOL) \
+                and value.expr.is_number and value.expr.is_negative:
+            # Memory, time, FLOPs, tokens, money and power are amounts: a negative one is a typo.
+            self.diag.error("E0313", f"`{path}` is negative: a quantity in `{value.unit_text}` is an amount",
+                            value.span, label="negative", help=("quantities with units cannot be below zero",))
         symbol = sympy.Symbol(path, real=True)
         if not unit and value.origin and value.origin in self.nodes:
             unit = self.nodes[value.origin].unit

@@ -33,6 +33,14 @@ def _settle(expr: sympy.Basic) -> sympy.Basic:
     return expr
 
 
+def substitute(expr: sympy.Basic, values: Mapping[sympy.Symbol, sympy.Basic]) -> sympy.Basic:
+    """Put numbers into a formula; an undefined result (max of 1/0, say) becomes nan, not an exception."""
+    try:
+        return _settle(expr.xreplace(values))
+    except (ValueError, TypeError, ZeroDivisionError, ArithmeticError):
+        return sympy.nan
+
+
 class Evaluator:
     """Evaluates a graph given values for some unknowns and choices."""
 
@@ -59,7 +67,7 @@ class Evaluator:
             elif node.kind == "derived":
                 if all(d in known for d in node.deps):
                     assert node.expr is not None
-                    value = _settle(node.expr.xreplace({nodes[d].symbol: known[d] for d in node.deps}))
+                    value = substitute(node.expr, {nodes[d].symbol: known[d] for d in node.deps})
                     if isinstance(value, sympy.Basic) and value.has(sympy.zoo, sympy.nan, sympy.oo):
                         # 1/0 and overflow: undefined, and so is everything that reads it
                         self.undefined[name] = "undefined: a division by zero or an overflow"
@@ -87,12 +95,12 @@ class Evaluator:
                 formula[name] = fixed[name]
             elif node.kind in ("input", "derived"):
                 assert node.expr is not None
-                formula[name] = _settle(node.expr.xreplace({nodes[d].symbol: formula[d] for d in node.deps}))
+                formula[name] = substitute(node.expr, {nodes[d].symbol: formula[d] for d in node.deps})
             else:
                 formula[name] = node.symbol   # an unknown nobody fixed: stays a symbol
         if isinstance(target, str):
             return formula[target]
-        return _settle(target.xreplace({nodes[n].symbol: formula[n] for n in roots}))
+        return substitute(target, {nodes[n].symbol: formula[n] for n in roots})
 
     def free_of(self, names: Iterable[str]) -> list[str]:
         """The unknowns and choices the given nodes depend on."""

@@ -26,7 +26,7 @@ import sympy
 from lang.graph import GoalDef, Graph, Node, Requirement
 from lang.units import format_dim
 from solver import results
-from solver.evaluate import Evaluator, _settle, lambdify
+from solver.evaluate import Evaluator, lambdify, substitute
 from solver.explain import forward_steps, print_sympy, short_names, show_formula, value_of
 from solver.quantities import convert
 
@@ -218,15 +218,15 @@ class GoalSolver:
 
     def requirement_entry(self, r: Requirement, values: Mapping[str, sympy.Basic]) -> results.Requirement:
         graph = self.graph
-        truth = r.expr.xreplace({graph.nodes[d].symbol: values[d] for d in r.deps if d in values})
+        truth = substitute(r.expr, {graph.nodes[d].symbol: values[d] for d in r.deps if d in values})
         holds = bool(truth) if isinstance(truth, sympy.logic.boolalg.BooleanAtom) else None
         parts = _split(r.expr)
         if parts is None:
             return results.Requirement(text=r.text, holds=holds)
         lhs, rhs, sense, _ = parts
         known = {graph.nodes[d].symbol: values[d] for d in r.deps if d in values}
-        lv = _settle(lhs.xreplace(known))
-        rv = _settle(rhs.xreplace(known))
+        lv = substitute(lhs, known)
+        rv = substitute(rhs, known)
         node = None
         unit, dim = r.side_unit, r.side_dim
         if dim is None:
@@ -398,6 +398,11 @@ class GoalSolver:
         worst = np.min(np.vstack(rel), axis=0)
         k = int(np.argmax(worst))
         i = int(np.argmin([r[k] for r in rel]))
+        # A requirement that fails whatever the variable is explains the rest: report it first.
+        for j, m in enumerate(margins):
+            if var not in self.graph.upstream(list(m.req.deps)) and not rel[j][k] >= 0:
+                i = j
+                break
         failing = margins[i]
         at = sympy.Integer(int(grid[k])) if node.whole else sympy.Float(grid[k], 6)
         fixed_at = dict(fixed)
