@@ -557,8 +557,9 @@ class Resolver:
                             secondary=(Label(base[2], f"declared `{base[1]}` here"),))
         kind: NodeKind = "derived" if value.deps else "input"
         if kind == "input" and dim is not None and not dim.dimensionless and dim not in (TEXT, BOOL) \
-                and value.expr.is_number and value.expr.is_negative:
-            # Memory, time, FLOPs, tokens, money and power are amounts: a negative one is a typo.
+                and _literal(member.value) and value.expr.is_number and value.expr.is_negative:
+            # Memory, time, FLOPs, tokens, money and power are amounts: a negative one written as
+            # such is a typo. (A difference of amounts may be negative: only literals are checked.)
             self.diag.error("E0313", f"`{path}` is negative: a quantity in `{value.unit_text}` is an amount",
                             value.span, label="negative", help=("quantities with units cannot be below zero",))
         symbol = sympy.Symbol(path, real=True)
@@ -1201,6 +1202,13 @@ def _declared_unit(member: ast.Member | None) -> ast.UnitExpr | None:
         if isinstance(member.value, ast.Quantity):
             return member.value.unit
     return None
+
+
+def _literal(expr: ast.Expr) -> bool:
+    """A quantity as written, possibly negated: `80 GB`, `-5 token`."""
+    if isinstance(expr, ast.Unary) and expr.op in ("-", "+"):
+        return _literal(expr.operand)
+    return isinstance(expr, ast.Quantity)
 
 
 def _with_unit(expr: ast.Expr, unit: ast.UnitExpr) -> ast.Expr:
