@@ -85,10 +85,6 @@ class Collector:
     def has_errors(self) -> bool:
         return any(d.is_error for d in self.items)
 
-    def raise_if_errors(self) -> None:
-        if self.has_errors:
-            raise InferError(sorted_diagnostics(self.items))
-
 
 def sorted_diagnostics(items: Iterable[Diagnostic]) -> list[Diagnostic]:
     """Order by position and drop exact repeats (a name misspelt twice is two errors, one place once)."""

@@ -1054,12 +1054,10 @@ class Resolver:
                      self.missing, str(file), self.refs, [str(m.file) for m in self.modules.values()])
 
     def _unused_override(self, o: Override) -> None:
-        candidates = list(self.nodes) + [p for p in self.root_names]
+        candidates = list(self.nodes)
         head, _, _ = o.path.rpartition(".")
         if head and head in self.nodes:
             message = f"cannot set `{o.path}`: `{head}` is a quantity, not a record"
-        elif head and any(n.startswith(head + ".") for n in self.nodes) and o.path not in self.nodes:
-            message = f"cannot set `{o.path}`: no such input"
         else:
             message = f"cannot set `{o.path}`: no such input"
         alias_hint: tuple[str, ...] = ()

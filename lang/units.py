@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -133,7 +133,6 @@ class _Registry:
     def __init__(self) -> None:
         self._pint: Any = None
         self._cache: dict[str, list[Any] | None] = {}
-        self._dirty = False
         try:
             self._cache = json.loads(_cache_file().read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -152,7 +151,6 @@ class _Registry:
             return None
         if name not in self._cache:
             self._cache[name] = self._resolve(name)
-            self._dirty = True
             self._save()
         entry = self._cache[name]
         if entry is None:
@@ -184,7 +182,6 @@ class _Registry:
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps(self._cache), encoding="utf-8")
             tmp.replace(path)
-            self._dirty = False
         except OSError:
             pass  # a read-only home only costs speed
 
@@ -232,6 +229,3 @@ def lookup(name: str) -> UnitInfo | None:
 def known_unit_names() -> list[str]:
     return registry().known_names()
 
-
-def iter_dim_candidates() -> Iterator[str]:  # pragma: no cover - used by renderers
-    yield from BASE_SYMBOLS.values()

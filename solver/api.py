@@ -145,7 +145,7 @@ class Spec:
             raise InferError([Diagnostic(
                 "E0301", f"cannot hold `{held}` ({node.unit or format_dim(node.dim)}) at a value in "
                 f"`{unit or format_dim(dim)}`", span, label=f"`{unit or format_dim(dim)}`",
-                secondary=(_label(node.span, f"`{held}` is in `{node.unit or format_dim(node.dim)}`"),))],
+                secondary=(Label(node.span, f"`{held}` is in `{node.unit or format_dim(node.dim)}`"),))],
                 self.sources)
         return value
 
@@ -197,8 +197,3 @@ class Spec:
         shown = convert(canonical, dim, unit)
         return sol.model_copy(update={"value": shown.value, "unit": shown.unit, "text": shown.text})
 
-
-def _label(span: Span, message: str):  # type: ignore[no-untyped-def]
-    from lang.diagnostics import Label
-
-    return Label(span, message)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 import sympy
 
-from lang.graph import Graph, Node
+from lang.graph import Graph
 
 Values = dict[str, sympy.Expr]
 
@@ -116,6 +116,3 @@ def lambdify(expr: sympy.Basic, variables: list[sympy.Symbol], cse: bool = False
     """
     return sympy.lambdify(variables, expr, modules="numpy", cse=cse)  # type: ignore[no-any-return]
 
-
-def node_inputs(graph: Graph, node: Node) -> list[Node]:
-    return [graph.nodes[d] for d in node.deps]

@@ -151,9 +151,3 @@ def forward_steps(graph: Graph, names: list[str], values: Mapping[str, sympy.Bas
 
 def _short(name: str, owner: str) -> str:
     return name[len(owner) + 1:] if owner and name.startswith(owner + ".") else name
-
-
-def relevant(graph: Graph, roots: list[str], stop_at_inputs: bool = True) -> list[str]:
-    """Derived quantities that roots read, skipping catalog aliases (`chat.gpu.memory` stays)."""
-    order = graph.upstream(roots)
-    return [n for n in order if graph.nodes[n].kind == "derived"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import sympy
@@ -355,7 +355,7 @@ class GoalSolver:
             if whole:
                 out.steps.append(self._next_whole(binding, var, fixed, int(best), beyond))
         elif whole:
-            out.steps.append(results.Step(name=var, formula=f"{_short(var)} = {int(best)}", kind="answer"))
+            out.steps.append(results.Step(name=var, formula=f"{var} = {int(best)}", kind="answer"))
         return out
 
     def _edge(self, ok: Callable[[np.ndarray], np.ndarray], inside: float, outside: float,
@@ -414,10 +414,10 @@ class GoalSolver:
         out.binding_text = failing.req.text
         out.broken = f"{failing.req.text}: {entry.margin}" if entry.margin else failing.req.text
         if var in self.graph.upstream(list(failing.req.deps)):
-            out.reason = (f"no `{_short(var)}` satisfies every requirement; `{failing.req.text}` fails first: "
-                          f"at the most favourable point ({_short(var)} = {where}) {entry.margin or 'it fails'}")
+            out.reason = (f"no `{var}` satisfies every requirement; `{failing.req.text}` fails first: "
+                          f"at the most favourable point ({var} = {where}) {entry.margin or 'it fails'}")
         else:
-            out.reason = (f"`{failing.req.text}` fails whatever `{_short(var)}` is: "
+            out.reason = (f"`{failing.req.text}` fails whatever `{var}` is: "
                           f"{entry.margin or 'it does not hold'}")
         out.shortfall = float(-worst[k])
         out.method = "grid search"
@@ -560,12 +560,14 @@ class GoalSolver:
         op = {1: ">", -1: "<", 0: "!="}[binding.sense]
         breaks = (f"{nxt} needs {entry.lhs.text} {op} {entry.rhs.text}" if entry.lhs and entry.rhs
                   else f"{nxt_shown} breaks `{binding.req.text}`")
-        return results.Step(name=_short(var), formula=f"{_short(var)} = {shown}",
+        return results.Step(name=var, formula=f"{var} = {shown}",
                             note=f"whole {unit_word}; {breaks}", kind="answer")
 
 
 @dataclass
 class Outcome:
+    """What one combination of choices gives: the answer, or why there is none."""
+
     feasible: bool = False
     objective: sympy.Basic | None = None
     x: float | None = None
@@ -575,24 +577,15 @@ class Outcome:
     reason: str = ""
     shortfall: float = 0.0
     method: str = ""
-    steps: list[results.Step] = None  # type: ignore[assignment]
-    notes: list[str] = None  # type: ignore[assignment]
-    requirement_report: list[results.Requirement] = None  # type: ignore[assignment]
-    labels: dict[str, str] = None  # type: ignore[assignment]
-    fixed: dict[str, sympy.Expr] = None  # type: ignore[assignment]
-
-    def __post_init__(self) -> None:
-        self.steps = []
-        self.notes = []
-        self.requirement_report = []
-        self.labels = {}
+    steps: list[results.Step] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    requirement_report: list[results.Requirement] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+    fixed: dict[str, sympy.Expr] = field(default_factory=dict)
 
 
 # --- helpers ------------------------------------------------------------------------
 
-
-def _short(name: str) -> str:
-    return name
 
 
 def _loosened(m: Margin) -> Margin:
