@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sympy
 
-from lang.diagnostics import Diagnostic, InferError, SourceMap, Span, did_you_mean
+from lang.diagnostics import Diagnostic, InferError, Label, SourceMap, Span, did_you_mean
 from lang.graph import Graph
 from lang.resolve import build_graph, constant_value
 from lang.units import format_dim
