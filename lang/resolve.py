@@ -328,6 +328,11 @@ class Resolver:
             elif isinstance(member, ast.Require):
                 layer.requires.append(member)
             elif isinstance(member, ast.Goal):
+                if member.name in KEYWORDS:
+                    self.diag.error("E0212", f"`{member.name}` is a keyword and cannot name a goal",
+                                    member.name_span, label="a keyword, not a name",
+                                    help=(f"rename it, for example `{member.name}_goal`",))
+                    continue
                 if any(g.name == member.name for g in layer.goals):
                     self.diag.error("E0206", f"goal `{member.name}` is defined twice", member.name_span,
                                     label="defined again here")
@@ -355,7 +360,8 @@ class Resolver:
 
     def _check_shadow(self, name: str, span: Span) -> None:
         # Exact unit names and symbols only: a field called `bits` (pint's plural) is no trap.
-        if name in _unit_names() and name not in FUNCTIONS:
+        # One-letter names are common (`a`, `b`, `h`); only `B` and `s` are worth the warning.
+        if name in _unit_names() and name not in FUNCTIONS and (len(name) > 1 or name in ("B", "s")):
             self.diag.warn("W0201", f"`{name}` shadows the unit `{name}`", span,
                            label="this binding hides the unit in this scope",
                            help=(f"rename it, or write the unit as `1 {name}` where you mean the unit",))
@@ -375,6 +381,10 @@ class Resolver:
             return
         scope = module.scope
         if isinstance(stmt, ast.Import):
+            if stmt.alias in KEYWORDS:
+                self.diag.error("E0212", f"`{stmt.alias}` is a keyword and cannot name a module", stmt.span,
+                                help=("choose another name after `as`",))
+                return
             if stmt.alias or len(stmt.module) == 1:
                 bound = stmt.alias or stmt.module[0]
                 rec = target.record
