@@ -245,6 +245,7 @@ class Resolver:
         self.missing: dict[str, str] = {}
         self.refs: dict[tuple[str, Span], str] = {}
         self.root_member_names: set[str] = set()
+        self.templates: set[str] = set()
         self.context = ""            # what a name read now is read for (see Graph.refs)
 
     # -- modules and imports --
@@ -1052,6 +1053,9 @@ class Resolver:
             raise InferError(sorted_diagnostics(self.diag.items))
         self._root_scope = mod.scope
         self.root_names: list[str] = []
+        self.templates = {m.value.base.name for m in mod.record.layers[0].members.values()
+                          if isinstance(m, ast.Binding) and isinstance(m.value, ast.Extend)
+                          and isinstance(m.value.base, ast.Name)}
         self._materialize(mod.record, owned=True, user_instance=False)
         for o in self.overrides.values():
             if not o.used:
@@ -1086,7 +1090,9 @@ class Resolver:
             if isinstance(value, Scalar) and path in self.nodes:
                 self.root_names.append(path)
             elif isinstance(value, RecordVal) and value.path == path:
-                self._materialize(value, owned, user_instance or len(value.layers) > 1)
+                # A record other records extend is a template: its empty inputs are for them to fill.
+                instance = (user_instance or len(value.layers) > 1) and path not in self.templates
+                self._materialize(value, owned, instance)
             elif isinstance(value, Poison):
                 continue
             elif isinstance(value, Opaque):

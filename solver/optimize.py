@@ -154,8 +154,9 @@ class GoalSolver:
                               else sympy.Float(best.x))
         notes = list(best.notes)
         if out_of_scope:
-            notes.append("not in scope (they constrain other unknowns): " +
-                         ", ".join(f"`{r.text}` in `{r.owner or 'the spec'}`" for r in out_of_scope))
+            owners = sorted({f"`{r.owner}`" if r.owner else "the spec's own" for r in out_of_scope})
+            notes.append(f"{len(out_of_scope)} requirements of {', '.join(owners)} constrain other unknowns "
+                         "and do not bind this goal")
         if choices:
             picked = ", ".join(f"{c} = {best.labels[c]}" for c in choices)
             notes.insert(0, f"chosen: {picked}")
