@@ -43,7 +43,9 @@ def display_unit(node: Node | None) -> str | None:
     quantity with no annotation gets a readable unit for its magnitude instead."""
     if node is None:
         return None
-    return node.unit if node.declared or node.kind != "derived" else None
+    if node.declared or node.kind != "derived" or node.unit == "%":
+        return node.unit       # a share computed from shares reads best as one
+    return None
 
 
 def show_formula(expr: ast.Expr, context: str, graph: Graph,
@@ -135,16 +137,25 @@ def forward_steps(graph: Graph, names: list[str], values: Mapping[str, sympy.Bas
                   owner: str = "") -> list[results.Step]:
     """A step for each derived quantity in `names` (inputs are shown in the substitutions)."""
     steps = []
+    mine = [n for n in names if not owner or n.startswith(owner + ".")]
+    read_directly = {d for n in mine for d in graph.nodes[n].deps}
     for name in names:
         node = graph.nodes[name]
         if node.kind != "derived" or node.formula is None:
             continue
         shown = _short(name, owner)
+        result = value_of(graph, node, values.get(name)) if name in values else None
+        if owner and not name.startswith(owner + ".") and result is not None:
+            if name not in read_directly:
+                continue        # a catalog's intermediate: its result appears where it is read
+            # A catalog's own derived figure (a model's parameter count): its value is what this
+            # derivation needs; its formula belongs to the catalog, checked by its own tests.
+            steps.append(results.Step(name=shown, formula=result.text, result=result, kind="input"))
+            continue
         formula = show_formula(node.formula, name, graph)
         substituted = show_formula(node.formula, name, graph, values) if name in values else ""
-        result = value_of(graph, node, values.get(name)) if name in values else None
-        if substituted == formula:
-            substituted = ""
+        if substituted == formula or isinstance(node.formula, (ast.Name, ast.Attribute, ast.Conditional)):
+            substituted = ""   # an alias, or a branch: the result says it all
         steps.append(results.Step(name=shown, formula=formula, substituted=substituted, result=result))
     return steps
 

@@ -434,7 +434,7 @@ class GoalSolver:
         focus = [binding.req] if binding is not None else reqs
         roots = [d for r in focus for d in r.deps] + list(goal.deps)
         order = graph.upstream(roots)
-        owner = _common_owner(order)
+        owner = focus[0].owner if focus and focus[0].owner else _common_owner(order)
         steps = forward_steps(graph, order, values, owner)
         for r in focus:
             context = graph.ref_context(r)
