@@ -119,18 +119,15 @@ class MissingCSV(Exception):
 
 
 def default_csv() -> Path:
-    """validation/measured.csv of the source tree this package runs from.
-
-    A wheel ships `lang` and `solver` (and the stdlib), not `validation/`; there the file is
-    absent and MissingCSV says to pass --csv.
-    """
-    path = Path(__file__).resolve().parent.parent / "validation" / "measured.csv"
-    if not path.is_file():
-        raise MissingCSV(
-            f"no measurements at {path}: validation/measured.csv ships with the source tree (git "
-            "checkout or sdist), not with an installed wheel; pass --csv FILE (the repository's "
-            "validation/measured.csv)")
-    return path
+    """validation/measured.csv: inside the installed package (the wheel ships it as
+    lang/validation/), or in the source tree this package runs from."""
+    here = Path(__file__).resolve().parent.parent
+    for path in (here / "lang" / "validation" / "measured.csv", here / "validation" / "measured.csv"):
+        if path.is_file():
+            return path
+    raise MissingCSV(
+        f"no measurements at {here / 'validation' / 'measured.csv'}: pass --csv FILE "
+        "(the repository's validation/measured.csv)")
 
 
 def _int(text: str, column: str, rid: str) -> int | None:
