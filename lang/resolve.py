@@ -199,6 +199,33 @@ class FieldScope(Scope):
         yield from self.outer.visible()
 
 
+class _OverrideScope(Scope):
+    """Where a `--set` value is read: the spec's top level, then any module by name.
+
+    `--set chat.kv_cache=precisions.fp8` works in a spec that only wrote
+    `from precisions import bf16`: a command line should not need the spec edited.
+    """
+
+    def __init__(self, resolver: Resolver, root: Scope):
+        self.resolver = resolver
+        self.root = root
+
+    def lookup(self, name: str, span: Span) -> Value | None:
+        found = self.root.lookup(name, span)
+        if found is not None:
+            return found
+        for base in (self.resolver.root_dir, self.resolver.stdlib):
+            candidate = base / f"{name}.infer"
+            if candidate.is_file():
+                module = self.resolver.load_module(candidate, name, span)
+                return module.record if module is not None else None
+        return None
+
+    def visible(self) -> Iterable[str]:
+        yield from self.root.visible()
+        yield from (p.stem for p in self.resolver.stdlib.glob("*.infer"))
+
+
 def join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
@@ -482,11 +509,10 @@ class Resolver:
                   env: Scope) -> Value:
         expr = override.value
         unit = self._expected_unit(record, member.name)
-        takes_record = isinstance(member, ast.RecordInput) or (
-            isinstance(member, ast.Choice) and _choice_of_records(member))
+        takes_record = self._takes_record(record, member, env)
         if unit is not None and not takes_record:    # a bare number takes the unit declared for the input
             expr = _with_unit(expr, unit)
-        value = self.compile(expr, self._root_scope, path)
+        value = self.compile(expr, _OverrideScope(self, self._root_scope), path)
         if isinstance(value, UnitVal):
             value = self._unit_scalar(value)
         if takes_record and isinstance(value, Scalar):
@@ -511,6 +537,17 @@ class Resolver:
         if isinstance(member, ast.Choice):
             binding = ast.Binding(member.name, member.name_span, None, expr, member.span)
         return self._bind(path, binding, value, record)
+
+    def _takes_record(self, record: RecordVal, member: ast.NamedMember, env: Scope) -> bool:
+        """Whether a field holds a record: declared so in some layer, or bound to one."""
+        for layer in record.layers:
+            m = layer.members.get(member.name)
+            if isinstance(m, ast.RecordInput) or (isinstance(m, ast.Choice) and _choice_of_records(m)):
+                return True
+        if isinstance(member, ast.Binding) and isinstance(member.value, (ast.Name, ast.Attribute, ast.Extend,
+                                                                          ast.RecordLiteral)):
+            return isinstance(self.compile(member.value, env, None), (RecordVal, ChoiceRecord))
+        return False
 
     def _expected_unit(self, record: RecordVal, name: str) -> ast.UnitExpr | None:
         """The unit the last layer that says one gives a field (annotation, unknown, or literal)."""
@@ -821,6 +858,8 @@ class Resolver:
             self.diag.error("E0209", "cannot extend a choice of records", expr.base.span,
                             help=("extend each option, then choose among them",))
             return Opaque(path, expr.span)
+        if isinstance(base, Scalar) and base.dim is None:
+            return Poison(path, expr.span)      # the base's own error is already reported
         if not isinstance(base, RecordVal):
             self.diag.error("E0209", "only records can be extended", expr.span,
                             label="this is not a record",

@@ -114,5 +114,7 @@ def lambdify(expr: sympy.Basic, variables: list[sympy.Symbol], cse: bool = False
     Common-subexpression elimination costs compile time and pays off only over many points:
     sweeps ask for it, the solver's few-thousand-point grids do not.
     """
+    # 1/0 left in a formula (an input set to zero) is undefined: NumPy's nan, not a printer error.
+    expr = expr.xreplace({sympy.zoo: sympy.nan})
     return sympy.lambdify(variables, expr, modules="numpy", cse=cse)  # type: ignore[no-any-return]
 

@@ -245,7 +245,8 @@ class GoalSolver:
             if sense == 0:
                 margin = "" if holds else f"{lt} is not {rt} (off by {over})"
             elif holds is False:
-                margin = f"{lt} is {over} ({pct:.3g} %) past {rt}"
+                share = f" ({pct:.3g} %)" if math.isfinite(pct) else ""
+                margin = f"{lt} is {over}{share} past {rt}"
             else:
                 margin = f"{over} to spare"
         return results.Requirement(text=r.text, holds=holds, lhs=lval, rhs=rval, margin=margin)
