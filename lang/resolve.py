@@ -1153,6 +1153,11 @@ class Resolver:
                 self._goal(goal, env, record)
 
     def _requirement(self, req: ast.Require, env: Scope, record: RecordVal) -> None:
+        if isinstance(req.expr, ast.Binary) and req.expr.op == "and":
+            # `require a and b` is two requirements: each can bind, and each reports its own margin.
+            for part in (req.expr.left, req.expr.right):
+                self._requirement(ast.Require(part, part.span), env, record)
+            return
         self.context = f"require@{record.path}@{req.span}"
         try:
             value = self._scalar(self.compile(req.expr, env, None), req.expr.span, "as a requirement")

@@ -239,14 +239,15 @@ class GoalSolver:
         margin = ""
         if lv.is_number and rv.is_number:
             diff = float(rv - lv) * (1 if sense >= 0 else -1)
-            over = convert(sympy.Float(abs(diff)), dim, None).text
+            over = convert(sympy.Float(abs(diff)), dim, unit if unit == "%" else None).text
             pct = abs(diff) / abs(float(rv)) * 100 if float(rv) else float("inf")
             lt, rt = (lval.text if lval else "?"), (rval.text if rval else "?")
             if sense == 0:
                 margin = "" if holds else f"{lt} is not {rt} (off by {over})"
             elif holds is False:
                 share = f" ({pct:.3g} %)" if math.isfinite(pct) else ""
-                margin = f"{lt} is {over}{share} past {rt}"
+                side = "over" if sense > 0 else "short of"
+                margin = f"{lt} is {over}{share} {side} {rt}"
             else:
                 margin = f"{over} to spare"
         return results.Requirement(text=r.text, holds=holds, lhs=lval, rhs=rval, margin=margin)
