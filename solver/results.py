@@ -58,7 +58,7 @@ class Solution(_Frozen):
     spec: str
     target: str
     kind: Literal["forward", "inverse", "goal"]
-    value: float | str | bool | None
+    value: int | float | str | bool | None
     unit: str
     text: str
     binding: str | None = Field(None, description="the requirement that limits the answer")
@@ -71,7 +71,7 @@ class Solution(_Frozen):
 
 
 class Quantity(_Frozen):
-    value: float | str | bool | None
+    value: int | float | str | bool | None
     unit: str
     text: str
 
