@@ -115,6 +115,16 @@ def lambdify(expr: sympy.Basic, variables: list[sympy.Symbol], cse: bool = False
     sweeps ask for it, the solver's few-thousand-point grids do not.
     """
     # 1/0 left in a formula (an input set to zero) is undefined: NumPy's nan, not a printer error.
-    expr = expr.xreplace({sympy.zoo: sympy.nan})
+    try:
+        expr = expr.xreplace({sympy.zoo: sympy.nan})
+    except (ValueError, TypeError):      # max(nan, ...) cannot even be built: undefined throughout
+        return _undefined
     return sympy.lambdify(variables, expr, modules="numpy", cse=cse)  # type: ignore[no-any-return]
+
+
+def _undefined(*args: object) -> object:
+    import numpy as np
+
+    first = np.asarray(args[0], dtype=float) if args else np.zeros(())
+    return np.full(first.shape, np.nan)
 
