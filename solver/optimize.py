@@ -239,7 +239,7 @@ class GoalSolver:
         margin = ""
         if lv.is_number and rv.is_number:
             diff = float(rv - lv) * (1 if sense >= 0 else -1)
-            over = convert(sympy.Float(abs(diff)), dim, unit if unit == "%" else None).text
+            over = convert(sympy.Float(abs(diff)), dim, unit).text      # in the sides' own unit
             pct = abs(diff) / abs(float(rv)) * 100 if float(rv) else float("inf")
             lt, rt = (lval.text if lval else "?"), (rval.text if rval else "?")
             if sense == 0:
