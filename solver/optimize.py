@@ -239,7 +239,11 @@ class GoalSolver:
         margin = ""
         if lv.is_number and rv.is_number:
             diff = float(rv - lv) * (1 if sense >= 0 else -1)
-            over = convert(sympy.Float(abs(diff)), dim, unit).text      # in the sides' own unit
+            # In the sides' own unit, unless that makes a tiny number (192.512 kB, not 0.000192512 GB).
+            shown = convert(sympy.Float(abs(diff)), dim, unit)
+            if shown.value is not None and 0 < abs(shown.value) < 0.01:
+                shown = convert(sympy.Float(abs(diff)), dim, None)
+            over = shown.text
             pct = abs(diff) / abs(float(rv)) * 100 if float(rv) else float("inf")
             lt, rt = (lval.text if lval else "?"), (rval.text if rval else "?")
             if sense == 0:
