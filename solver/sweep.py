@@ -534,20 +534,21 @@ def _show_column(graph: Graph, name: str, node: Node | None, kind: str, data: np
     return _Shown(header, name, unit, flat / factor)
 
 
-def _cell(v: float) -> str:
+def _number(v: float, digits: int, nan: str) -> str:
+    """Whole numbers exactly, others to `digits` significant figures; nan as `nan` says."""
     if not math.isfinite(v):
-        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+        return nan if math.isnan(v) else ("inf" if v > 0 else "-inf")
     if v == int(v) and abs(v) < 1e15:
         return str(int(v))
-    return f"{v:.6g}"
+    return f"{v:.{digits}g}"
+
+
+def _cell(v: float) -> str:
+    return _number(v, 6, "nan")
 
 
 def _csv(v: float) -> str:
-    if not math.isfinite(v):
-        return "" if math.isnan(v) else ("inf" if v > 0 else "-inf")
-    if v == int(v) and abs(v) < 1e15:
-        return str(int(v))
-    return f"{v:.12g}"
+    return _number(v, 12, "")      # an empty CSV cell: undefined
 
 
 def _table(columns: list[_Shown], rows: int) -> str:
