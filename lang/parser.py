@@ -117,16 +117,18 @@ def parse_module_cached(text: str, path: str) -> ast.Module:
     """parse_module, memoized on disk by content: the stdlib parses once per machine.
 
     Lark's LALR parse of the catalogs costs ~0.4 s; a pickle of the AST loads in a few ms.
-    The key is the text, the path shown in spans and the grammar, so a stale entry is never read.
+    The key is the text, the path shown in spans, the grammar and the parser's and AST's
+    sources, so a stale entry is never read.
     """
     import hashlib
     import os
     import pickle
     import tempfile
 
-    grammar = Path(__file__).with_name("grammar.lark").read_bytes()
-    here = Path(__file__).read_bytes()
-    key = hashlib.sha256(b"\0".join([text.encode(), path.encode(), grammar, here])).hexdigest()[:32]
+    # The AST's own classes are part of the key: a pickle of an older syntax.py never loads.
+    sources = [Path(__file__).with_name(n).read_bytes()
+               for n in ("grammar.lark", "parser.py", "syntax.py", "diagnostics.py")]
+    key = hashlib.sha256(b"\0".join([text.encode(), path.encode(), *sources])).hexdigest()[:32]
     cache = Path(str(_cache_path())).parent / "ast" / f"{key}.pickle"
     try:
         with cache.open("rb") as fh:
