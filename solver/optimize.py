@@ -153,6 +153,7 @@ class GoalSolver:
             answer = value_of(graph, graph.nodes[var], best.exact if best.exact is not None
                               else sympy.Float(best.x))
         notes = list(best.notes)
+        notes.extend(self._verdicts(var, best))
         if out_of_scope:
             owners = sorted({f"`{r.owner}`" if r.owner else "the spec's own" for r in out_of_scope})
             notes.append(f"{len(out_of_scope)} requirements of {', '.join(owners)} constrain other unknowns "
@@ -166,6 +167,18 @@ class GoalSolver:
             text=answer.text, binding=best.binding_text, method=best.method,
             steps=[header] + best.steps, candidates=candidates, notes=notes,
             requirements=best.requirement_report, choice=best.labels)
+
+    def _verdicts(self, var: str | None, outcome: Outcome) -> list[str]:
+        """Text quantities of the variable's record at the answer (`bottleneck = memory`)."""
+        if var is None or not outcome.values:
+            return []
+        owner = self.graph.nodes[var].owner
+        said = []
+        for node in self.graph.nodes.values():
+            if node.is_text and node.owner == owner and node.name in outcome.values:
+                shown = value_of(self.graph, node, outcome.values[node.name]).text
+                said.append(f"at the answer, {node.name} = {shown}")
+        return said
 
     def _header(self, goal: GoalDef, outcome: Outcome) -> results.Step:
         subject = f"  subject to  {outcome.binding_text}" if outcome.binding_text else ""
@@ -356,6 +369,7 @@ class GoalSolver:
         fixed_at = dict(fixed)
         fixed_at[var] = out.exact if out.exact is not None else sympy.Float(best, 15)
         values = self.ev.values(fixed_at)
+        out.values = values
         out.requirement_report = self._report(reqs, values)[0]
         out.steps = self._steps_for(goal, reqs, values, [var], binding=binding)
         if binding is not None:
@@ -594,6 +608,7 @@ class Outcome:
     requirement_report: list[results.Requirement] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
     fixed: dict[str, sympy.Expr] = field(default_factory=dict)
+    values: dict[str, sympy.Basic] = field(default_factory=dict)     # every quantity at the answer
 
 
 # --- helpers ------------------------------------------------------------------------
