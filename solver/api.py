@@ -119,8 +119,14 @@ class Spec:
             held = self.resolve_name(held_name, "--where")
             if held not in graph.nodes:
                 raise SolveError(f"`{held}` is a goal; --where holds a quantity")
-            value = self._constant(held, text)
-            solution = invert(graph, name, held, value)
+            other = self._quantity_named(text)
+            if other is not None:
+                if graph.nodes[other].dim != graph.nodes[held].dim:
+                    raise SolveError(f"cannot hold `{held}` equal to `{other}`: they differ in unit "
+                                     f"({graph.nodes[held].unit} and {graph.nodes[other].unit})")
+                solution = invert(graph, name, held, sympy.Integer(0), other=other)
+            else:
+                solution = invert(graph, name, held, self._constant(held, text))
         elif goal is not None:
             solution = GoalSolver(graph).solve(goal)
         else:
@@ -128,6 +134,11 @@ class Spec:
         if unit:
             solution = self._in_unit(solution, name, unit)
         return solution
+
+    def _quantity_named(self, text: str) -> str | None:
+        """`--where a=b` with `b` a quantity of the spec (rather than a constant)."""
+        name = text.strip()
+        return name if name in self.graph.nodes else None
 
     def _constant(self, held: str, text: str) -> sympy.Expr:
         node = self.graph.nodes[held]

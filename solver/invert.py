@@ -35,7 +35,9 @@ from solver.quantities import convert
 
 
 def invert(graph: Graph, target: str, held: str, value: sympy.Expr,
-           fixed: Mapping[str, sympy.Expr] | None = None) -> results.Solution:
+           fixed: Mapping[str, sympy.Expr] | None = None, other: str | None = None) -> results.Solution:
+    """Solve `held(target) = value`, or `held(target) = other(target)` when `other` names a quantity
+    (`--where long.kv_memory=long.weight_memory`: where the KV cache outgrows the weights)."""
     ev = Evaluator(graph)
     fixed = dict(fixed or {})
     fixed.pop(target, None)
@@ -45,17 +47,18 @@ def invert(graph: Graph, target: str, held: str, value: sympy.Expr,
     if target not in graph.upstream([held]):
         raise SolveError(f"`{held}` does not depend on `{target}`, so holding it says nothing about "
                          f"`{target}`")
-    others = [n for n in ev.free_of([held]) if n != target and n not in fixed]
+    sides = [held] + ([other] if other else [])
+    others = [n for n in ev.free_of(sides) if n != target and n not in fixed]
     if others:
         raise SolveError(f"`{held}` also depends on {', '.join(f'`{o}`' for o in others)}, which "
                          "has no value; give it one with --set")
-    composed = ev.compose(held, [target], fixed) - value
+    composed = ev.compose(held, [target], fixed) - (ev.compose(other, [target], fixed) if other else value)
     fn = lambdify(composed, [x])
     grid = np.geomspace(X_MIN, X_MAX, GRID_POINTS)
     if node.whole:
         grid = np.concatenate([np.geomspace(X_MIN, 1, 200)[:-1], grid[grid >= 1]])
     roots = sign_change_roots(fn, grid)
-    held_text = convert(value, held_node.dim, held_node.unit, graph.texts).text
+    held_text = f"`{other}`" if other else convert(value, held_node.dim, held_node.unit, graph.texts).text
     if not roots:
         at_small = ev.values({**fixed, target: sympy.Float(grid[0])}).get(held)
         at_large = ev.values({**fixed, target: sympy.Float(grid[-1])}).get(held)
@@ -71,11 +74,25 @@ def invert(graph: Graph, target: str, held: str, value: sympy.Expr,
         notes.append(f"several values of `{target}` give {held_text}: {shown}; showing the smallest")
     values = ev.values({**fixed, target: sympy.Float(best, 20)})
     steps = []
-    order = graph.upstream([held])
-    owner = _common_owner(order)
-    steps += forward_steps(graph, [n for n in order if n != held], values, owner)
-    step, method, closed_notes = _closed(graph, ev, target, held, value, fixed, best, values)
-    notes += closed_notes
+    order = graph.upstream(sides)
+    owner = _common_owner(order) or (target.rsplit(".", 1)[0] if "." in target else "")
+    steps += forward_steps(graph, order if other else [n for n in order if n != held], values, owner)
+    step: results.Step | None = None
+    if other:
+        method = "bisection to a relative 1e-15 on the difference of the two sides"
+    else:
+        step, method, closed_notes = _closed(graph, ev, target, held, value, fixed, best, values)
+        notes += closed_notes
+    # An inversion answers an equation, not the spec's requirements: say which ones it breaks.
+    from solver.optimize import GoalSolver
+
+    checker = GoalSolver(graph)
+    for r in graph.requirements:
+        if target in graph.upstream(list(r.deps)):
+            entry = checker.requirement_entry(r, values)
+            if entry.holds is False:
+                notes.append(f"at this value `{r.text}` fails: {entry.margin}")
+    notes = list(dict.fromkeys(notes))
     if step is not None:
         steps.append(step)
     answer = value_of(graph, node, sympy.Float(best, 15))

@@ -136,3 +136,19 @@ goal best_b = maximize b.batch
     loaded = Spec.load(spec)
     a, b = loaded.solve("best_a"), loaded.solve("best_b")
     assert isinstance(a.value, int) and isinstance(b.value, int) and a.value > b.value
+
+
+def test_where_can_hold_one_quantity_equal_to_another() -> None:
+    spec = Spec.load(REPO / "specs" / "long-context-kv.infer", ["long.batch=4"])
+    solution = spec.solve("long.prompt", where={"long.kv_memory": "long.weight_memory"})
+    assert solution.unit == "token" and 50_000 < float(solution.value) < 60_000  # type: ignore[arg-type]
+    at = Spec.load(REPO / "specs" / "long-context-kv.infer", ["long.batch=4", f"long.prompt={solution.value}"])
+    q = at.eval().quantities
+    kv, weights = (float(q[n].value) for n in ("long.kv_memory", "long.weight_memory"))  # type: ignore[arg-type]
+    assert abs(kv / weights - 1) < 1e-3      # within one 16-token KV block of 55K tokens
+
+
+def test_an_inversion_says_which_requirement_its_answer_breaks() -> None:
+    spec = Spec.load(REPO / "specs" / "long-context-kv.infer", ["long.batch=1"])
+    solution = spec.solve("long.prompt", where={"long.kv_memory": "long.weight_memory"})
+    assert any("max_context" in n and "fails" in n for n in solution.notes)
