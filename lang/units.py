@@ -99,7 +99,9 @@ def format_dim(dim: Dim) -> str:
     def part(items: list[tuple[str, int]]) -> str:
         return "*".join(k if v == 1 else f"{k}^{v}" for k, v in sorted(items, key=key))
 
-    top = part(num) or ("1" if den else "count")
+    if not num and den:     # a pure rate reads as `s^-1`: `2 s^-1`, not `2 1/s`
+        return "*".join(f"{k}^-{v}" for k, v in sorted(den, key=key))
+    top = part(num) or "count"
     if not den:
         return top
     bottom = part(den)
