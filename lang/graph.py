@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from lang import syntax as ast
 from lang.diagnostics import Diagnostic, SourceMap, Span
-from lang.units import BOOL, TEXT, Dim
+from lang.units import TEXT, Dim
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -49,10 +49,6 @@ class Node:
     @property
     def is_text(self) -> bool:
         return self.dim == TEXT
-
-    @property
-    def is_bool(self) -> bool:
-        return self.dim == BOOL
 
 
 @dataclass(frozen=True)

@@ -633,7 +633,7 @@ class Resolver:
         values = [self.compile(opt, env, None) for opt in member.options]
         values = [self._unit_scalar(v) if isinstance(v, UnitVal) else v for v in values]
         index = sympy.Symbol(path, integer=True)
-        labels = tuple(_label(opt) for opt in member.options)
+        labels = tuple(_source(opt) for opt in member.options)
         if all(isinstance(v, RecordVal) for v in values):
             options = tuple(Option(lbl, sympy.Integer(i)) for i, lbl in enumerate(labels))
             self._add_node(Node(path, "choice", index, None, DIMENSIONLESS, None, False,
@@ -1285,10 +1285,6 @@ def _as_binding(member: ast.Member, value: ast.Expr) -> ast.Binding:
 
 def _choice_of_records(member: ast.Choice) -> bool:
     return all(isinstance(o, (ast.Name, ast.Attribute, ast.Extend, ast.RecordLiteral)) for o in member.options)
-
-
-def _label(expr: ast.Expr) -> str:
-    return _source(expr)
 
 
 def _a(dim: Dim | None) -> str:

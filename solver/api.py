@@ -92,7 +92,7 @@ class Spec:
                     else "needs " + ", ".join(f"`{n}`" for n in needs if n != name)
         for name, missing in graph.missing.items():
             unknown.setdefault(name, f"needs `{missing}`, which has no value")
-        solver = GoalSolver(graph)
+        solver = GoalSolver(graph, evaluator=self.evaluator)
         reqs = [solver.requirement_entry(r, values) for r in graph.requirements]
         return results.Evaluation(spec=graph.path, quantities=quantities, requirements=reqs,
                                   unknown=unknown)
@@ -128,7 +128,7 @@ class Spec:
             else:
                 solution = invert(graph, name, held, self._constant(held, text))
         elif goal is not None:
-            solution = GoalSolver(graph).solve(goal)
+            solution = GoalSolver(graph, evaluator=self.evaluator).solve(goal)
         else:
             solution = self._forward(name)
         if unit:

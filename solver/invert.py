@@ -86,7 +86,7 @@ def invert(graph: Graph, target: str, held: str, value: sympy.Expr,
     # An inversion answers an equation, not the spec's requirements: say which ones it breaks.
     from solver.optimize import GoalSolver
 
-    checker = GoalSolver(graph)
+    checker = GoalSolver(graph, evaluator=ev)
     for r in graph.requirements:
         if target in graph.upstream(list(r.deps)):
             entry = checker.requirement_entry(r, values)

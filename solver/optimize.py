@@ -76,9 +76,10 @@ def _split(expr: sympy.Basic) -> tuple[sympy.Basic, sympy.Basic, int, bool] | No
 
 
 class GoalSolver:
-    def __init__(self, graph: Graph, fixed: Mapping[str, sympy.Expr] | None = None):
+    def __init__(self, graph: Graph, fixed: Mapping[str, sympy.Expr] | None = None,
+                 evaluator: Evaluator | None = None):
         self.graph = graph
-        self.ev = Evaluator(graph)
+        self.ev = evaluator or Evaluator(graph)     # share one: its topological order costs a pass
         self.fixed = dict(fixed or {})
 
     # -- the problem --
@@ -202,7 +203,8 @@ class GoalSolver:
     def _check_point(self, goal: GoalDef, reqs: list[Requirement], fixed: dict[str, sympy.Expr],
                      explain: bool = True) -> Outcome:
         values = self.ev.values(fixed)
-        objective = self.ev.compose(goal.expr, [], fixed)
+        nodes = self.graph.nodes
+        objective = substitute(goal.expr, {nodes[d].symbol: values[d] for d in goal.deps if d in values})
         out = Outcome()
         out.objective = objective if objective.is_number else None
         out.method = "enumeration"

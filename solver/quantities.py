@@ -9,7 +9,7 @@ this module turns a canonical magnitude back into `17.179869184 GB` or
 '11444.09'
 >>> format_number(sympy.Rational(17179869184, 10**9))
 '17.179869184'
->>> show(sympy.Integer(131072), lookup("B").dim / lookup("token").dim, "KiB/token")
+>>> convert(sympy.Integer(131072), lookup("B").dim / lookup("token").dim, "KiB/token").text
 '128 KiB/token'
 """
 
@@ -142,11 +142,6 @@ def _exact_decimal(value: Fraction, max_digits: int = 12) -> str | None:
     whole, frac = (digits[:-places], digits[-places:]) if places else (digits, "")
     sign = "-" if value < 0 else ""
     return f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}"
-
-
-def show(value: sympy.Expr | None, dim: Dim | None, unit: str | None = None,
-         texts: list[str] | None = None) -> str:
-    return convert(value, dim, unit, texts).text
 
 
 def convert(value: sympy.Expr | None, dim: Dim | None, unit: str | None = None,
