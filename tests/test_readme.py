@@ -21,3 +21,11 @@ def test_ci_runs_the_readme_test_command() -> None:
     _, test = _commands()
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert test in ci
+
+
+def test_tests_read_nothing_outside_the_repository() -> None:
+    # A user's clone has no ../shared beside it: whatever a test needs is copied into the repo.
+    outside = re.compile(r"""\.\./shared|parent\s*/\s*["']shared["']|/work/shared""")
+    offenders = [p.relative_to(REPO).as_posix() for p in (REPO / "tests").rglob("*.py")
+                 if outside.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []
