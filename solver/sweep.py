@@ -400,10 +400,26 @@ def _split_list(inner: str, start: int) -> tuple[list[str], list[int]]:
 
 
 def _value(spec: Spec, node: Node, text: str, start: int, span: Callable[[int, int], Span]) -> Fraction:
-    """One value in canonical units: a bare number takes the node's display unit."""
+    """One value in canonical units, inside the range of the floats a sweep computes in."""
     stripped = text.strip()
     start += len(text) - len(text.lstrip())
     where = span(start, start + len(stripped))
+    value = _exact_value(spec, node, stripped, where)
+    try:
+        as_float = float(value)
+    except OverflowError:
+        as_float = math.inf
+    if not math.isfinite(as_float) or (value != 0 and as_float == 0):
+        raise InferError([Diagnostic(
+            "E0706", f"`{stripped}` is beyond the range a sweep computes in", where,
+            label="not a finite double-precision number",
+            help=("a sweep evaluates in floats (about 1e-308 to 1e308 in canonical units); "
+                  "`infer eval --set` computes with exact numbers",))], spec.sources)
+    return value
+
+
+def _exact_value(spec: Spec, node: Node, stripped: str, where: Span) -> Fraction:
+    """One value in canonical units: a bare number takes the node's display unit."""
     if _NUMBER.match(stripped):
         display, factor = _display(node)
         exact = unit_factor(display) if display else None
