@@ -314,7 +314,7 @@ def _main(argv: Sequence[str]) -> int:
         where = f" `{err.filename}`" if err.filename else ""
         print(f"error: cannot use{where}: {err.strerror or err}", file=sys.stderr)
         return EXIT_USAGE
-    except Exception as err:  # noqa: BLE001 - the last guard: a bug, never a spec finding
+    except Exception as err:  # the last guard: a bug, never a spec finding
         return _internal_error(err)
 
 

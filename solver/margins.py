@@ -14,9 +14,11 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import sympy
@@ -103,7 +105,7 @@ def _mpmath(diff: sympy.Basic, scale: sympy.Basic, x: sympy.Symbol) -> Callable[
     try:
         expr = sympy.Tuple(diff, scale).xreplace({sympy.zoo: sympy.nan})
         return sympy.lambdify([x], expr, modules="mpmath")  # type: ignore[no-any-return]
-    except Exception:  # noqa: BLE001 - a formula mpmath cannot print keeps its float answer
+    except Exception:  # a formula mpmath cannot print keeps its float answer
         return None
 
 
@@ -112,13 +114,14 @@ def _exact_ratio(f: Callable[..., object], x: float) -> float:
 
     try:
         with mpmath.workdps(30):
-            d, s = f(mpmath.mpf(x))  # type: ignore[misc]
+            pair: Any = f(mpmath.mpf(x))
+            d, s = pair
             if not (mpmath.isfinite(d) and mpmath.isfinite(s)):
                 return math.nan
             if s == 0:
                 return float(mpmath.sign(d))
             return float(d / abs(s))
-    except Exception:  # noqa: BLE001 - undefined at this point, as NumPy's NaN would say
+    except Exception:  # undefined at this point, as NumPy's NaN would say
         return math.nan
 
 
@@ -200,7 +203,7 @@ def _closed_roots(m: Margin, x: sympy.Symbol) -> list[float]:
             if abs(value.imag) <= 1e-12 * max(abs(value.real), 1e-300) and math.isfinite(value.real):
                 found.append(value.real)
         return found
-    except Exception:  # noqa: BLE001 - no closed form: the sign changes still bracket
+    except Exception:  # no closed form: the sign changes still bracket
         return []
 
 
@@ -221,7 +224,7 @@ def with_breakpoints(margins: list[Margin], grid: np.ndarray, x: sympy.Symbol, w
     for r in roots:
         # Beside the root rather than on it: a bisected root may sit either side of the edge.
         points += [r * (1 - 1e-11), r * (1 + 1e-11)]
-    points += [(a + b) / 2 for a, b in zip(roots, roots[1:])]
+    points += [(a + b) / 2 for a, b in itertools.pairwise(roots)]
     extra = np.array(points)
     if whole:
         extra = np.concatenate([np.floor(extra), np.ceil(extra), np.floor(extra) - 1, np.ceil(extra) + 1])
