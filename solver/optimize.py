@@ -214,7 +214,7 @@ class GoalSolver:
         holds = bool(truth) if isinstance(truth, sympy.logic.boolalg.BooleanAtom) else None
         parts = _split(r.expr)
         if parts is None:
-            return results.Requirement(text=r.text, holds=holds)
+            return results.Requirement(text=r.text, record=r.owner, holds=holds)
         lhs, rhs, sense, _ = parts
         known = {graph.nodes[d].symbol: values[d] for d in r.deps if d in values}
         lv = substitute(lhs, known)
@@ -247,7 +247,7 @@ class GoalSolver:
                 margin = f"{lt} is {over}{share} {side} {rt}"
             else:
                 margin = f"{over} to spare"
-        return results.Requirement(text=r.text, holds=holds, lhs=lval, rhs=rval, margin=margin)
+        return results.Requirement(text=r.text, record=r.owner, holds=holds, lhs=lval, rhs=rval, margin=margin)
 
     def _margins(self, reqs: list[Requirement], var: str, fixed: dict[str, sympy.Expr]) -> list[Margin]:
         x = self.graph.nodes[var].symbol
