@@ -6,8 +6,10 @@ unknown is then solved in one dimension:
 
 1. each requirement becomes a margin m(x) (>= 0 where it holds), composed
    down to a formula in x and compiled once to NumPy;
-2. a log-spaced grid over (0, 1e12] finds where every margin holds, and
-   bisection refines the edge to a relative 1e-12 (or to the whole number);
+2. a log-spaced grid over (1e-15, 1e24], plus every margin's own roots (see
+   solver.margins: a range narrower than a grid step is still sampled; overflow
+   is redone in mpmath), finds where every margin holds, and bisection refines
+   the edge to a relative 1e-12 (or to the whole number);
 3. the requirement that turns negative just past the edge is the *binding*
    one; where sympy can solve it in closed form (branch by branch for
    max/min and piecewise formulas) the closed form is shown.
