@@ -535,7 +535,8 @@ def import_config(path: str | Path, name: str | None = None) -> str:
     cfg, text = read_config(path)
     display = str(path)
     lines, _family, notes = record_fields(cfg, display, text)
-    text_config = cfg.get("text_config") if isinstance(cfg.get("text_config"), dict) else {}
+    inner = cfg.get("text_config")
+    text_config: dict[str, Any] = inner if isinstance(inner, dict) else {}
     named = cfg.get("_name_or_path") if isinstance(cfg.get("_name_or_path"), str) else None
     source = named or text_config.get("_name_or_path") or path.name
     if name is None:

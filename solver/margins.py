@@ -61,6 +61,7 @@ class Margin:
     signed_fn: Callable[..., object] | None = None     # equalities: rhs − lhs with its sign
     exact: Callable[..., object] | None = None         # mpmath: (margin, scale) at one point
     loose: float = 0.0                                 # an equality held to this relative width
+    constant: bool = False                             # the variable does not appear
 
     def values(self, xs: np.ndarray) -> np.ndarray:
         assert self.fn is not None
@@ -77,8 +78,11 @@ class Margin:
         bad = ~np.isfinite(out) & np.isfinite(xs)
         if bad.any() and self.exact is not None:
             out = out.copy()
-            for i in np.flatnonzero(bad)[:5000]:
-                out[i] = _exact_ratio(self.exact, float(xs[i]))
+            if self.constant:        # a requirement the variable does not move: one evaluation
+                out[bad] = _exact_ratio(self.exact, float(xs[np.flatnonzero(bad)[0]]))
+            else:
+                for i in np.flatnonzero(bad):
+                    out[i] = _exact_ratio(self.exact, float(xs[i]))
         return out + self.loose
 
     def holds(self, xs: np.ndarray, slack: float = 1e-12) -> np.ndarray:
@@ -98,7 +102,7 @@ def build(req: Requirement, x: sympy.Symbol, lc: sympy.Basic, rc: sympy.Basic, s
         diff = -sympy.Abs(rc - lc)
     scale = sympy.Abs(rc) + sympy.Abs(lc)
     return Margin(req, lc, rc, sense, strict, lambdify(diff, [x]), lambdify(scale, [x]), signed,
-                  _mpmath(diff, scale, x))
+                  _mpmath(diff, scale, x), constant=x not in diff.free_symbols)
 
 
 def _mpmath(diff: sympy.Basic, scale: sympy.Basic, x: sympy.Symbol) -> Callable[..., object] | None:
@@ -128,7 +132,7 @@ def _exact_ratio(f: Callable[..., object], x: float) -> float:
 def loosened(m: Margin) -> Margin:
     """An equality that holds to a relative 1e-9: a bisected root never hits it exactly."""
     return Margin(m.req, m.lhs, m.rhs, m.sense, m.strict, m.fn, m.scale_fn, m.signed_fn, m.exact,
-                  loose=1e-9)
+                  loose=1e-9, constant=m.constant)
 
 
 def sign_change_roots(f: Callable[..., object], grid: np.ndarray) -> list[float]:
