@@ -298,10 +298,15 @@ class GoalSolver:
                 roots = [v for v in roots if _exactly_equal(equalities[0], x, v)] or roots
             grid = np.array(sorted(roots)) if roots else grid[:1]
             margins = [_loosened(m) if m.sense == 0 else m for m in margins]
-        else:
+        out = Outcome()
+        # A requirement the variable does not move, broken at one point, is broken at all:
+        # report it without sampling the rest (which may need slow exact arithmetic).
+        one = np.array([1.0])
+        if any(m.constant and not m.holds(one)[0] for m in margins):
+            return self._infeasible(goal, margins, one, var, fixed, out)
+        if not equalities:
             grid = with_breakpoints(margins, grid, x, whole)
         feasible = ok(grid)
-        out = Outcome()
         if not feasible.any():
             return self._infeasible(goal, margins, grid, var, fixed, out)
         with np.errstate(all="ignore"):
