@@ -262,10 +262,17 @@ _files_read: list[str] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from solver import memo
-
     argv = list(sys.argv[1:] if argv is None else argv)
     _plain_streams()
+    try:
+        return _cached_main(argv)
+    except Exception as err:        # the cache's own failure, outside _main's guard: still a bug
+        return _internal_error(err)
+
+
+def _cached_main(argv: list[str]) -> int:
+    from solver import memo
+
     if memo.enabled(argv):
         hit = memo.lookup(argv)
         if hit is not None:
