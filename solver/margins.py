@@ -8,8 +8,9 @@
    overflow: an overflow is never read as a broken requirement.
 3. Before the solver samples its log grid, every margin's own sign changes on the grid are refined
    by bisection and added to it, with the closed-form roots of margins that are polynomials of
-   degree <= 2: a feasible interval narrower than a grid step ends at such roots, so it is sampled
-   (`7000 token <= c <= 7010 token` is found though the grid steps 2.3 %).
+   degree <= 2, and the peak of any margin that is negative at every grid point near a local
+   maximum: a feasible interval narrower than a grid step ends at such roots or holds such a
+   peak, so it is sampled (`7000 token <= c <= 7010 token` is found though the grid steps 2.3 %).
 """
 
 from __future__ import annotations
@@ -211,6 +212,39 @@ def _closed_roots(m: Margin, x: sympy.Symbol) -> list[float]:
         return []
 
 
+def _hidden_peaks(m: Margin, grid: np.ndarray, most: int = 64) -> list[float]:
+    """Where a margin negative at every grid point peaks above zero between two of them
+    (`abs(c - 7005 token) <= 5 token`): golden-section search around each sampled local
+    maximum below zero; the peak, where it holds, is a point of the feasible stretch."""
+    n = m.normalized(grid)
+    inner = np.flatnonzero((n[1:-1] > n[:-2]) & (n[1:-1] > n[2:]) & (n[1:-1] < 0) & np.isfinite(n[1:-1])) + 1
+    found = []
+    ratio = (math.sqrt(5) - 1) / 2
+    for i in inner[:most]:
+        a, b = float(grid[i - 1]), float(grid[i + 1])
+
+        def f(v: float) -> float:
+            return float(m.normalized(np.array([v]))[0])
+
+        c, d = b - ratio * (b - a), a + ratio * (b - a)
+        fc, fd = f(c), f(d)
+        for _ in range(80):
+            if not (math.isfinite(fc) and math.isfinite(fd)) or b - a <= 1e-15 * b:
+                break
+            if fc > fd:
+                b, d, fd = d, c, fc
+                c = b - ratio * (b - a)
+                fc = f(c)
+            else:
+                a, c, fc = c, d, fd
+                d = a + ratio * (b - a)
+                fd = f(d)
+        peak = (a + b) / 2
+        if f(peak) >= 0:
+            found.append(peak)
+    return found
+
+
 def with_breakpoints(margins: list[Margin], grid: np.ndarray, x: sympy.Symbol, whole: bool) -> np.ndarray:
     """The grid plus every margin's roots (and points between and beside them), inside its range."""
     lo, hi = float(grid[0]), float(grid[-1])
@@ -221,6 +255,8 @@ def with_breakpoints(margins: list[Margin], grid: np.ndarray, x: sympy.Symbol, w
             continue
         roots += sign_change_roots(m.normalized, grid)
         roots += _closed_roots(m, x)
+        if not m.constant:
+            roots += _hidden_peaks(m, grid)
     roots = sorted({r for r in roots if math.isfinite(r) and lo <= r <= hi})
     if not roots:
         return grid
