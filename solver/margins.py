@@ -270,3 +270,21 @@ def with_breakpoints(margins: list[Margin], grid: np.ndarray, x: sympy.Symbol, w
         extra = np.concatenate([np.floor(extra), np.ceil(extra), np.floor(extra) - 1, np.ceil(extra) + 1])
     extra = extra[(extra >= lo) & (extra <= hi)]
     return np.unique(np.concatenate([grid, extra]))
+
+
+def equation_roots(x: sympy.Symbol, left: sympy.Basic, right: sympy.Basic, grid: np.ndarray,
+                   lambdify: Callable[..., Callable[..., object]]) -> list[float]:
+    """Where left(x) = right(x) on the grid's range: sign changes of the normalized difference
+    (mpmath where floats overflow, `exp(c) = exp(800)`) and closed-form roots (a double root,
+    `(c - 7005)^2 = 0`, never changes sign), each checked, smallest first."""
+    m = build(None, x, left, right, 1, False, lambdify)  # type: ignore[arg-type]
+    lo, hi = float(grid[0]), float(grid[-1])
+    found = sign_change_roots(m.normalized, grid)
+    for r in _closed_roots(m, x):
+        if lo <= r <= hi and abs(float(m.normalized(np.array([r]))[0])) <= 1e-9:
+            found.append(r)
+    roots: list[float] = []
+    for r in sorted(found):
+        if not roots or r - roots[-1] > 1e-9 * abs(r):
+            roots.append(r)
+    return roots

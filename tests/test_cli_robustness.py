@@ -143,6 +143,15 @@ def test_answers_the_grid_would_miss(tmp_path: Path, lines: list[str], answer: f
         assert sol.value == answer
 
 
+@pytest.mark.parametrize(("held", "answer"), [("y=exp(800)", 800), ("z=1e310", 10**10), ("q=0", 7005),
+                                            ("y=exp(10)", 10)])
+def test_inversions_past_a_double_and_double_roots(tmp_path: Path, held: str, answer: float) -> None:
+    spec = Spec.load(_spec(tmp_path, "c: count\ny = exp(c)\nz = c * 1e300\nq = (c - 7005) ^ 2\n"))
+    name, _, value = held.partition("=")
+    sol = spec.solve("c", {name: value})
+    assert isinstance(sol.value, (int, float)) and sol.value == pytest.approx(answer, rel=1e-9), sol.text
+
+
 def test_huge_tp_blames_the_head_split(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(capsys, "solve", CHAT, "--for", "max_batch", "--set", "chat.tp=1e999")
     assert code == 1 and "tp >= 1" not in err.split("fails")[0]
