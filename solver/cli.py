@@ -262,8 +262,10 @@ _files_read: list[str] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from solver.terminal import plain_streams
+
     argv = list(sys.argv[1:] if argv is None else argv)
-    _plain_streams()
+    plain_streams()
     try:
         return _cached_main(argv)
     except Exception as err:        # the cache's own failure, outside _main's guard: still a bug
@@ -337,42 +339,6 @@ def _internal_error(err: BaseException) -> int:
     else:
         print("set INFER_TRACEBACK=1 to see the traceback", file=sys.stderr)
     return EXIT_INTERNAL
-
-
-# Characters the renderings use beyond ASCII, and what they become where the terminal's
-# encoding cannot show them (PYTHONIOENCODING=ascii, a C locale); anything else becomes `?`.
-_ASCII = str.maketrans({"·": "*", "×": "x", "−": "-", "–": "-", "—": "-", "≤": "<=", "≥": ">=",
-                        "≠": "!=", "→": "->", "←": "<-", "…": "...", "µ": "u", "μ": "u", "²": "^2",
-                        "³": "^3", "°": " deg", "≈": "~", "√": "sqrt", "‘": "'", "’": "'", "“": '"',
-                        "”": '"', "€": "EUR"})
-
-
-class _Degrading:
-    """A text stream that writes what its encoding cannot hold in ASCII spellings."""
-
-    def __init__(self, stream):  # type: ignore[no-untyped-def]
-        self._stream = stream
-
-    def write(self, text: str) -> int:
-        self._stream.write(text.translate(_ASCII))
-        return len(text)
-
-    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-        return getattr(self._stream, name)
-
-
-def _plain_streams() -> None:
-    for name in ("stdout", "stderr"):
-        stream = getattr(sys, name)
-        if isinstance(stream, _Degrading):
-            continue
-        encoding = getattr(stream, "encoding", None) or "utf-8"
-        try:
-            "·≤".encode(encoding)
-        except (UnicodeEncodeError, LookupError):
-            if hasattr(stream, "reconfigure"):
-                stream.reconfigure(errors="replace")
-            setattr(sys, name, _Degrading(stream))
 
 
 if __name__ == "__main__":
