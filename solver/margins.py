@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -60,9 +60,10 @@ class Margin:
     fn: Callable[..., object] | None = None
     scale_fn: Callable[..., object] | None = None
     signed_fn: Callable[..., object] | None = None     # equalities: rhs − lhs with its sign
-    exact: Callable[..., object] | None = None         # mpmath: (margin, scale) at one point
+    exact_exprs: tuple[sympy.Basic, sympy.Basic, sympy.Symbol] | None = None   # compiled for mpmath when needed
     loose: float = 0.0                                 # an equality held to this relative width
     constant: bool = False                             # the variable does not appear
+    compiled: Callable[..., object] | None = field(default=None, repr=False)
 
     def values(self, xs: np.ndarray) -> np.ndarray:
         assert self.fn is not None
@@ -77,14 +78,23 @@ class Margin:
         with np.errstate(all="ignore"):
             out = np.where(s > 0, v / np.where(s > 0, s, 1), v)
         bad = ~np.isfinite(out) & np.isfinite(xs)
-        if bad.any() and self.exact is not None:
+        exact = self._exact() if bad.any() else None
+        if exact is not None:
             out = out.copy()
             if self.constant:        # a requirement the variable does not move: one evaluation
-                out[bad] = _exact_ratio(self.exact, float(xs[np.flatnonzero(bad)[0]]))
+                out[bad] = _exact_ratio(exact, float(xs[np.flatnonzero(bad)[0]]))
             else:
                 for i in np.flatnonzero(bad):
-                    out[i] = _exact_ratio(self.exact, float(xs[i]))
+                    out[i] = _exact_ratio(exact, float(xs[i]))
         return out + self.loose
+
+    def _exact(self) -> Callable[..., object] | None:
+        """(margin, scale) in mpmath, compiled on first need (most margins never overflow)."""
+        if self.exact_exprs is None:
+            return None
+        if self.compiled is None:
+            self.compiled = _mpmath(*self.exact_exprs) or _undefined
+        return self.compiled
 
     def holds(self, xs: np.ndarray, slack: float = 1e-12) -> np.ndarray:
         rel = 1e-12 if self.sense == 0 else slack
@@ -103,7 +113,7 @@ def build(req: Requirement, x: sympy.Symbol, lc: sympy.Basic, rc: sympy.Basic, s
         diff = -sympy.Abs(rc - lc)
     scale = sympy.Abs(rc) + sympy.Abs(lc)
     return Margin(req, lc, rc, sense, strict, lambdify(diff, [x]), lambdify(scale, [x]), signed,
-                  _mpmath(diff, scale, x), constant=x not in diff.free_symbols)
+                  (diff, scale, x), constant=x not in diff.free_symbols)
 
 
 def _mpmath(diff: sympy.Basic, scale: sympy.Basic, x: sympy.Symbol) -> Callable[..., object] | None:
@@ -112,6 +122,10 @@ def _mpmath(diff: sympy.Basic, scale: sympy.Basic, x: sympy.Symbol) -> Callable[
         return sympy.lambdify([x], expr, modules="mpmath")  # type: ignore[no-any-return]
     except Exception:  # a formula mpmath cannot print keeps its float answer
         return None
+
+
+def _undefined(x: object) -> object:
+    raise ValueError("no mpmath form")
 
 
 def _exact_ratio(f: Callable[..., object], x: float) -> float:
@@ -132,7 +146,7 @@ def _exact_ratio(f: Callable[..., object], x: float) -> float:
 
 def loosened(m: Margin) -> Margin:
     """An equality that holds to a relative 1e-9: a bisected root never hits it exactly."""
-    return Margin(m.req, m.lhs, m.rhs, m.sense, m.strict, m.fn, m.scale_fn, m.signed_fn, m.exact,
+    return Margin(m.req, m.lhs, m.rhs, m.sense, m.strict, m.fn, m.scale_fn, m.signed_fn, m.exact_exprs,
                   loose=1e-9, constant=m.constant)
 
 
@@ -140,13 +154,14 @@ def sign_change_roots(f: Callable[..., object], grid: np.ndarray) -> list[float]
     """Roots of a compiled function: sign changes on the grid, each refined by bisection."""
     ys = call(f, grid) * np.ones_like(grid)
     roots = []
-    for i in range(len(grid) - 1):
-        a, b = ys[i], ys[i + 1]
-        if not (np.isfinite(a) and np.isfinite(b)):
-            continue
+    a_all, b_all = ys[:-1], ys[1:]
+    with np.errstate(all="ignore"):
+        cells = np.flatnonzero(np.isfinite(a_all) & np.isfinite(b_all) & ((a_all == 0) | (a_all * b_all < 0)))
+    for i in cells:
+        a = ys[i]
         if a == 0:
             roots.append(float(grid[i]))
-        elif a * b < 0:
+        else:
             lo, hi = float(grid[i]), float(grid[i + 1])
             for _ in range(200):
                 mid = (lo + hi) / 2
