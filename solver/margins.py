@@ -96,6 +96,21 @@ class Margin:
             self.compiled = _mpmath(*self.exact_exprs) or _undefined
         return self.compiled
 
+    def tightens(self, at: float) -> bool:
+        """Whether the margin shrinks as x grows past `at`: the sign of its derivative, in exact
+        arithmetic (a 1e999 GB budget's margin shrinks by less than any float can show)."""
+        if self.constant or self.exact_exprs is None:
+            return False
+        import mpmath
+
+        diff, _, x = self.exact_exprs
+        try:
+            slope = sympy.lambdify([x], sympy.diff(diff, x), modules="mpmath")
+            with mpmath.workdps(30):
+                return bool(slope(mpmath.mpf(at)) < 0)
+        except Exception:
+            return False
+
     def holds(self, xs: np.ndarray, slack: float = 1e-12) -> np.ndarray:
         rel = 1e-12 if self.sense == 0 else slack
         n = self.normalized(xs)

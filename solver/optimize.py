@@ -316,8 +316,12 @@ class GoalSolver:
         k = int(np.argmax(scores))
         # Unbounded: the best point is the grid's edge and the objective still improves there.
         if k == len(grid) - 1 and feasible[-1] and not equalities:
+            end = convert(sympy.Float(grid[-1]), node.dim, node.unit).text
+            if any(m.tightens(grid[-1]) for m in margins):   # a requirement would bind past the range
+                raise SolveError(f"goal `{goal.name}` has no answer within the search range: every "
+                                 f"requirement still holds at `{var}` = {end}, the range's end")
             raise SolveError(f"goal `{goal.name}` is unbounded: no requirement limits `{var}` "
-                             f"(feasible up to {convert(sympy.Float(grid[-1]), node.dim, node.unit).text})")
+                             f"(feasible up to {end})")
         # Refine: toward the neighbour where feasibility ends, or by golden section inside.
         # A continuous edge is refined without slack on inequalities, so the answer holds exactly
         # (with it, bisection settles up to 1e-12 past the boundary and the check reports `fails`).

@@ -221,3 +221,11 @@ def test_no_room_is_zero_capacity_and_a_shortfall(capsys: pytest.CaptureFixture[
     split = {k: q[f"d.decode_{k}_time"]["value"] for k in ("compute", "memory", "comm")}
     expected = {"compute": "compute", "memory": "memory", "comm": "communication"}[max(split, key=split.get)]
     assert q["d.bottleneck"]["value"] == expected
+
+
+def test_beyond_the_range_is_not_called_unbounded(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = _run(capsys, "solve", KV, "--for", "max_context", "--set", "budget=1e999 GB")
+    assert code == 1 and "no answer within the search range" in err
+    path = _spec(tmp_path, "c: token\nrequire c >= 5 token\ngoal g = maximize c\n")
+    code, _, err = _run(capsys, "solve", path, "--for", "g")
+    assert code == 1 and "is unbounded: no requirement limits `c`" in err
