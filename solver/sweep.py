@@ -729,6 +729,10 @@ def _run(spec: Spec, args: argparse.Namespace) -> int:
         if plot.suffix.lower() not in (".png", ".svg", ".pdf"):
             raise SweepUsage(f"--plot writes .png, .svg or .pdf, not `{plot.name}`")
         _pyplot()                      # fail before the work when matplotlib is missing
+    for option, target in (("--csv", getattr(args, "csv", None)), ("--plot", plot)):
+        if target is not None and (target.is_dir() or not target.resolve().parent.is_dir()):
+            raise SweepUsage(f"{option} `{target}`: " + ("is a folder; name a file" if target.is_dir()
+                                                         else "its folder does not exist"))
     axes = [parse_vary(spec, text, i) for i, text in enumerate(args.vary)]
     names = [a.name for a in axes]
     dupes = {n for n in names if names.count(n) > 1}

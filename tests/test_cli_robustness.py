@@ -67,7 +67,7 @@ def test_export_to_a_bad_path_exits_2(capsys: pytest.CaptureFixture[str], tmp_pa
 def test_sweep_csv_to_a_folder_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = _run(capsys, "sweep", KV, "--vary", "batch=[1,2]", "--set", "context=5",
                         "--report", "kv_total", "--csv", str(tmp_path))
-    assert code == 2 and "cannot use" in err
+    assert code == 2 and "is a folder" in err
 
 
 # --- 3. validate --csv ----------------------------------------------------------------------
