@@ -86,6 +86,9 @@ class Spec:
                 quantities[name] = results.Quantity(value=v.value, unit=v.unit, text=v.text)
             elif name in self.evaluator.undefined:
                 unknown[name] = self.evaluator.undefined[name]
+            elif broken := [n for n in graph.upstream([name]) if n in self.evaluator.undefined]:
+                unknown[name] = f"undefined: reads `{broken[0]}`, " + \
+                    self.evaluator.undefined[broken[0]].removeprefix("undefined: ")
             else:
                 needs = [n for n in self.evaluator.free_of([name])]
                 unknown[name] = "unknown" if node.kind in ("unknown", "choice") and needs == [name] \

@@ -1,7 +1,10 @@
 """The `infer` command: the only place that prints or exits.
 
 Exit codes: 0 success; 1 the spec has errors or the problem has no solution
-(explained); 2 bad command-line use.
+(explained), or `eval --strict` found a requirement that does not hold; 2 bad
+command-line use (including a file named on the command line that cannot be
+written or read); 3 an internal error (a bug: one line on stderr, the traceback
+with INFER_TRACEBACK=1).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from pathlib import Path
 
 from lang.diagnostics import InferError, SourceMap, render_all, sorted_diagnostics
 
-EXIT_OK, EXIT_SPEC, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_SPEC, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     _spec_arg(p)
     _set_arg(p)
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 unless every requirement holds (one that cannot be decided fails too)")
     p.set_defaults(run=cmd_eval)
 
     p = sub.add_parser("solve", help="answer a goal, a quantity, or an inversion, with its derivation")
@@ -149,7 +154,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from solver.render import render_evaluation
 
     spec = _load(args)
-    print(render_evaluation(spec.eval(), "json" if args.json else "text"))
+    evaluation = spec.eval()
+    print(render_evaluation(evaluation, "json" if args.json else "text"))
+    if getattr(args, "strict", False):
+        broken = [r for r in evaluation.requirements if r.holds is False]
+        undecided = [r for r in evaluation.requirements if r.holds is None]
+        if broken or undecided:
+            print(f"error: --strict: {len(broken)} requirement{'s' if len(broken) != 1 else ''} fail, "
+                  f"{len(undecided)} cannot be decided", file=sys.stderr)
+            return EXIT_SPEC
     return EXIT_OK
 
 
@@ -249,9 +262,19 @@ _files_read: list[str] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from solver import memo
+    from solver.terminal import plain_streams
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    plain_streams()
+    try:
+        return _cached_main(argv)
+    except Exception as err:        # the cache's own failure, outside _main's guard: still a bug
+        return _internal_error(err)
+
+
+def _cached_main(argv: list[str]) -> int:
+    from solver import memo
+
     if memo.enabled(argv):
         hit = memo.lookup(argv)
         if hit is not None:
@@ -295,6 +318,27 @@ def _main(argv: Sequence[str]) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as err:
+        # A path named on the command line (-o, --csv, --plot, CONFIG.json) that cannot be used.
+        where = f" `{err.filename}`" if err.filename else ""
+        print(f"error: cannot use{where}: {err.strerror or err}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as err:  # the last guard: a bug, never a spec finding
+        return _internal_error(err)
+
+
+def _internal_error(err: BaseException) -> int:
+    """A bug: one line that says so, exit 3 (so a CI gate tells it from a finding, exit 1)."""
+    import os
+    import traceback
+
+    print(f"internal error (please report it, with the command): {type(err).__name__}: "
+          f"{str(err)[:200]}", file=sys.stderr)
+    if os.environ.get("INFER_TRACEBACK"):
+        traceback.print_exception(err, file=sys.stderr)
+    else:
+        print("set INFER_TRACEBACK=1 to see the traceback", file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import sympy
@@ -29,13 +30,39 @@ def value_of(graph: Graph, node: Node | None, value: sympy.Basic | None, unit: s
         return results.Value(value=shown.text, unit="", text=shown.text)
     if isinstance(value, sympy.logic.boolalg.BooleanAtom):
         return results.Value(value=bool(value), unit="", text=shown.text)
-    si = float(value) if value is not None and value.is_number else None
-    number: int | float | None = shown.value
+    if _is_flag(node) and value is not None and value.is_number and value in (0, 1):
+        return results.Value(value=bool(value), unit="", text="true" if value else "false")
+    si = _json_number(_float(value), value) if value is not None and value.is_number else None
+    number: int | float | None = _json_number(shown.value, shown.exact)
     if number is not None and shown.exact is not None and getattr(shown.exact, "is_Integer", False) \
             and abs(int(shown.exact)) < 2 ** 53:
         number = int(shown.exact)
     return results.Value(value=number, unit=shown.unit, text=shown.text, si_value=si,
                          si_unit=format_dim(the_dim) if the_dim is not None else "")  # type: ignore[arg-type]
+
+
+def _is_flag(node: Node | None) -> bool:
+    """An input written as `true` or `false` (the language stores a flag as 1 or 0)."""
+    formula = node.formula if node is not None else None
+    return node is not None and node.kind == "input" and isinstance(formula, ast.Number) \
+        and formula.text in ("true", "false")
+
+
+def _float(value: sympy.Basic) -> float | None:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _json_number(number: float | None, exact: object) -> float | None:
+    """A float JSON can hold that still says what the exact value says: none for a magnitude
+    beyond a double (1e1998 is not infinite, 1e-1998 is not zero); `text` carries it then."""
+    if number is None or not math.isfinite(number):
+        return None
+    if number == 0 and exact is not None and getattr(exact, "is_zero", True) is False:
+        return None
+    return number
 
 
 def display_unit(node: Node | None) -> str | None:

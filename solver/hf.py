@@ -19,6 +19,13 @@ DeepSeek-V2/V3 (MLA), Gemma 1/2/3 (Gemma 3's `text_config`), Phi-3, Falcon
 (RefinedWeb and `falcon` configs), GPT-J, gpt-oss. An unknown `model_type` or
 a missing key is an `InferError` (E0601) naming the keys; nothing here prints.
 
+Every value read is checked before it is written: numbers must be whole, finite
+and in range (a layer count at most 100,000, anything else at most 10^12), lists
+and flags of the right type, each with a message naming the key. The generated
+module holds only numbers, `true`/`false`, quoted text with quotes, newlines and
+control characters removed, and one-line comments; it names the config by its
+file name, not the path it was read from.
+
 >>> import json, tempfile, pathlib
 >>> cfg = {"model_type": "llama", "num_hidden_layers": 2, "hidden_size": 64,
 ...        "num_attention_heads": 4, "intermediate_size": 128, "vocab_size": 100,
@@ -32,6 +39,7 @@ a missing key is an `InferError` (E0601) naming the keys; nothing here prints.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +90,11 @@ _KEYS: dict[str, dict[str, tuple[str, ...]]] = {
     "heads": {"falcon": ("num_attention_heads", "n_head"), "gptj": ("n_head",)},
 }
 
+# The largest value a key may hold: no model has more layers; nothing counts past 10^12.
+_MAX_LAYERS = 100_000
+_MAX_WHOLE = 10**12
+_LAYER_KEYS = ("num_hidden_layers", "n_layer")
+
 # tie_word_embeddings when the config omits it (each class's default).
 _TIED_DEFAULT = {"gemma": True, "gemma2": True, "gemma3": True, "falcon": True}
 
@@ -100,6 +113,7 @@ class _Reader:
     cfg: dict[str, Any]
     prefix: str = ""
     missing: list[str] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)      # present, but of the wrong type or range
 
     def has(self, key: str) -> bool:
         return self.cfg.get(key) is not None
@@ -107,24 +121,63 @@ class _Reader:
     def key(self, key: str) -> str:
         return f"{self.prefix}{key}"
 
-    def first(self, *keys: str) -> tuple[Any, str] | None:
+    def first(self, *keys: str, minimum: int = 1) -> tuple[int, str] | None:
+        """The first of `keys` present, as a checked whole number (a bad one is recorded, and
+        reads as absent so nothing is built from it)."""
         for k in keys:
             if self.cfg.get(k) is not None:
-                return self.cfg[k], self.key(k)
+                value = self.whole(k, minimum)
+                return None if value is None else (value, self.key(k))
         return None
 
-    def need(self, *keys: str) -> tuple[Any, str]:
+    def whole(self, key: str, minimum: int = 1, default: int | None = None) -> int | None:
+        """cfg[key] as a whole number in range; a wrong type or value is recorded."""
+        value = self.cfg.get(key)
+        if value is None:
+            return default
+        limit = _MAX_LAYERS if key in _LAYER_KEYS else _MAX_WHOLE
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                (isinstance(value, float) and not (math.isfinite(value) and value.is_integer())):
+            self.invalid.append(f"`{self.key(key)}` must be a whole number, not {_shown(value)}")
+            return None
+        number = int(value)
+        if not minimum <= number <= limit:
+            self.invalid.append(f"`{self.key(key)}` must be between {minimum} and {limit:,}, not {_shown(value)}")
+            return None
+        return number
+
+    def whole_list(self, key: str, below: int) -> list[int]:
+        """cfg[key] as a list of layer indices (0 <= i < below)."""
+        value = self.cfg.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list) or len(value) > _MAX_LAYERS or not all(
+                isinstance(v, int) and not isinstance(v, bool) and 0 <= v < below for v in value):
+            self.invalid.append(f"`{self.key(key)}` must be a list of layer indices 0..{below - 1}, "
+                                f"not {_shown(value)}")
+            return []
+        return list(value)
+
+    def need(self, *keys: str) -> tuple[int, str]:
         """The first of `keys` present; a missing one is recorded (all its spellings)."""
-        found = self.first(*keys)
-        if found is None:
+        if not any(self.cfg.get(k) is not None for k in keys):
             alt = f" (or {', '.join(f'`{self.key(k)}`' for k in keys[1:])})" if len(keys) > 1 else ""
             self.missing.append(f"`{self.key(keys[0])}`{alt}")
             return 0, self.key(keys[0])
-        value, key = found
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            self.missing.append(f"`{key}` (a number, not {json.dumps(value)})")
-            return 0, key
-        return value, key
+        found = self.first(*keys)
+        return found if found is not None else (0, self.key(keys[0]))
+
+
+def _shown(value: Any) -> str:
+    """A config value quoted in a message: short, one line, never the whole of a deep structure."""
+    if isinstance(value, (dict, list)):
+        return f"a JSON {'object' if isinstance(value, dict) else 'list'}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value).replace("inf", "Infinity").replace("nan", "NaN")
+    text = json.dumps(value) if isinstance(value, (str, bool, int, float)) else type(value).__name__
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return _comment(text)
 
 
 def read_config(path: Path) -> tuple[dict[str, Any], str]:
@@ -144,6 +197,12 @@ def read_config(path: Path) -> tuple[dict[str, Any], str]:
         span = Span(display, exc.lineno, exc.colno, exc.lineno, exc.colno + 1)
         raise InferError([Diagnostic("E0603", f"`{display}` is not valid JSON: {exc.msg.lower()}", span,
                                      label="here")], sources) from None
+    except RecursionError:
+        raise InferError([Diagnostic("E0603", f"`{display}` nests too deeply to read", None,
+                                     help=("a config.json is a flat object of keys",))]) from None
+    except ValueError as exc:      # an integer beyond Python's 4,300-digit limit
+        raise InferError([Diagnostic("E0603", f"`{display}` holds a number too long to read", None,
+                                     help=(str(exc).partition(":")[0],))]) from None
     if not isinstance(data, dict):
         raise InferError([Diagnostic("E0603", f"`{display}` holds no JSON object", None,
                                      help=("a config.json is one object of keys",))], sources)
@@ -185,15 +244,23 @@ def _check_name(name: str) -> None:
                                      help=(f"try `--name {_ident(name)}_model`",))])
 
 
-def _text(value: str) -> str:
-    """A string literal of the language: no quotes or newlines inside."""
-    return '"' + str(value).replace('"', "'").replace("\n", " ") + '"'
+def _text(value: object) -> str:
+    """A string literal of the language: no quotes, newlines or control characters inside."""
+    return '"' + _comment(str(value)).replace('"', "'")[:200] + '"'
 
 
-def _int(value: Any) -> str:
+def _comment(text: str) -> str:
+    """Text that stays on its line: control characters (newlines too) become spaces."""
+    return re.sub(r"[\x00-\x1f\x7f\u2028\u2029\x85]", " ", text)
+
+
+def _int(value: int | float) -> str:
+    """A checked whole number as the generated module writes it: digits only."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value)
+    text = str(value)
+    assert re.fullmatch(r"-?\d+(\.\d+)?", text), text
+    return text
 
 
 def record_fields(cfg: dict[str, Any], display: str = "config.json",
@@ -239,8 +306,8 @@ def record_fields(cfg: dict[str, Any], display: str = "config.json",
         vocab, k_vocab = 262208, f"{defaults} default vocab_size (the config omits it)"
     else:
         vocab, k_vocab = r.need("vocab_size")
-    if r.missing:
-        _missing(r.missing, model_type, display, sources)
+    if r.missing or r.invalid:
+        _missing(r, model_type, display, sources, text)
 
     add("layers", _int(layers), k_layers)
     add("hidden", _int(hidden), k_hidden)
@@ -275,8 +342,8 @@ def record_fields(cfg: dict[str, Any], display: str = "config.json",
         nope, k_nope = r.need("qk_nope_head_dim")
         rope, k_rope = r.need("qk_rope_head_dim")
         add("head_dim", _int(nope + rope), f"q/k head width = {k_nope} + {k_rope} (no head_dim key)")
-    elif r.has("head_dim"):
-        explicit = r.cfg["head_dim"]
+    elif r.has("head_dim") and (found := r.first("head_dim")) is not None:
+        explicit = found[0]
         implied = hidden / heads if heads else 0
         note = "" if explicit == implied else f"; hidden/heads would be {_int(round(implied, 2))}"
         add("head_dim", _int(explicit), f"{r.key('head_dim')} (explicit{note})")
@@ -375,23 +442,25 @@ def record_fields(cfg: dict[str, Any], display: str = "config.json",
     elif family == "falcon" and not cfg.get("new_decoder_architecture") and cfg.get("parallel_attn", True):
         add("norms_per_layer", "1", "parallel_attn: one input_layernorm per layer")
 
-    if r.missing:
-        _missing(r.missing, model_type, display, sources)
+    if r.missing or r.invalid:
+        _missing(r, model_type, display, sources, text)
     return lines, family, notes
 
 
 def _dense_layers(r: _Reader, family: str, layers: int) -> tuple[int, str] | None:
     if family == "deepseek":
-        found = r.first("first_k_dense_replace")
-        freq = r.cfg.get("moe_layer_freq", 1)
-        if freq not in (1, None):
-            moe = sum(1 for i in range(layers) if i >= (found[0] if found else 0) and i % freq == 0)
+        found = r.first("first_k_dense_replace", minimum=0)
+        freq = r.whole("moe_layer_freq", 1, default=1)
+        if freq is not None and freq != 1:
+            first = found[0] if found else 0
+            moe = sum(1 for i in range(first, layers) if i % freq == 0)
             return layers - moe, f"first_k_dense_replace and moe_layer_freq {freq}: {layers - moe} dense layers"
         return (found[0], found[1]) if found is not None and found[0] else None
     if family == "qwen3_moe":
-        only = r.cfg.get("mlp_only_layers") or []
-        step = r.cfg.get("decoder_sparse_step", 1) or 1
-        moe = sum(1 for i in range(layers) if i not in only and (i + 1) % step == 0)
+        only = r.whole_list("mlp_only_layers", layers)
+        step = r.whole("decoder_sparse_step", 0, default=1) or 1
+        excluded = set(only)
+        moe = sum(1 for i in range(layers) if i not in excluded and (i + 1) % step == 0)
         if moe == layers:
             return None
         return layers - moe, (f"layers without experts: mlp_only_layers {only}, decoder_sparse_step {step} "
@@ -404,7 +473,7 @@ def _sliding(r: _Reader, cfg: dict[str, Any], family: str,
     """(window, key), (layers that use it, how that was found), or None for no window."""
     found = r.first("sliding_window")
     types = r.cfg.get("layer_types")
-    if isinstance(types, list) and types:
+    if isinstance(types, list) and types and len(types) <= _MAX_LAYERS:
         count = sum(1 for t in types if t == "sliding_attention")
         if found is None or count == 0:
             return None
@@ -412,8 +481,10 @@ def _sliding(r: _Reader, cfg: dict[str, Any], family: str,
     if family in ("qwen2", "qwen3_moe"):
         if not r.cfg.get("use_sliding_window") or found is None:
             return None
-        start = r.cfg.get("max_window_layers", layers)
-        count = max(0, layers - int(start))
+        start = r.whole("max_window_layers", 0, default=layers)
+        if start is None:
+            return None
+        count = max(0, layers - start)
         return found, (count, f"use_sliding_window true: layers from max_window_layers ({start}) on")
     if family in ("mistral", "mixtral", "phi3"):
         if found is None:
@@ -425,9 +496,10 @@ def _sliding(r: _Reader, cfg: dict[str, Any], family: str,
         count = (layers + 1) // 2
         return found, (count, "Gemma 2 alternates local and global layers (even layers local)")
     if family == "gemma3":
-        pattern = r.cfg.get("sliding_window_pattern") or r.cfg.get("_sliding_window_pattern")
-        key = r.key("sliding_window_pattern") if pattern else "Gemma3TextConfig default sliding_window_pattern"
-        pattern = int(pattern or 6)
+        pattern_key = "sliding_window_pattern" if r.has("sliding_window_pattern") else "_sliding_window_pattern"
+        given = r.whole(pattern_key)
+        key = r.key(pattern_key) if given else "Gemma3TextConfig default sliding_window_pattern"
+        pattern = given or 6
         if found is None:
             found = (4096, "Gemma3TextConfig default sliding_window (the config omits it)")
         count = layers - layers // pattern
@@ -441,13 +513,20 @@ def _sliding(r: _Reader, cfg: dict[str, Any], family: str,
     return None
 
 
-def _missing(missing: list[str], model_type: object, display: str, sources: SourceMap) -> None:
-    keys = ", ".join(dict.fromkeys(missing))
-    plural = "s" if len(dict.fromkeys(missing)) > 1 else ""
-    raise InferError([Diagnostic("E0601", f"config.json is missing key{plural} {keys} "
-                                 f"(model_type `{model_type}`)", None,
-                                 help=(f"in `{display}`: add the key{plural}, or write the record by hand",))],
-                     sources)
+def _missing(r: _Reader, model_type: object, display: str, sources: SourceMap, text: str) -> None:
+    diagnostics = []
+    if r.missing:
+        keys = ", ".join(dict.fromkeys(r.missing))
+        plural = "s" if len(dict.fromkeys(r.missing)) > 1 else ""
+        diagnostics.append(Diagnostic("E0601", f"config.json is missing key{plural} {keys} "
+                                      f"(model_type `{model_type}`)", None,
+                                      help=(f"in `{display}`: add the key{plural}, or write the record by hand",)))
+    for problem in dict.fromkeys(r.invalid):
+        key = problem.split("`")[1].rpartition(".")[2]
+        diagnostics.append(Diagnostic("E0601", f"config.json: {problem}",
+                                      _key_span(display, text, key) if text else None, label="this value",
+                                      help=(f"in `{display}`: fix the value, or write the record by hand",)))
+    raise InferError(diagnostics, sources)
 
 
 def import_config(path: str | Path, name: str | None = None) -> str:
@@ -456,23 +535,27 @@ def import_config(path: str | Path, name: str | None = None) -> str:
     cfg, text = read_config(path)
     display = str(path)
     lines, _family, notes = record_fields(cfg, display, text)
-    source = cfg.get("_name_or_path") or (cfg.get("text_config") or {}).get("_name_or_path") or path.name
+    inner = cfg.get("text_config")
+    text_config: dict[str, Any] = inner if isinstance(inner, dict) else {}
+    named = cfg.get("_name_or_path") if isinstance(cfg.get("_name_or_path"), str) else None
+    source = named or text_config.get("_name_or_path") or path.name
     if name is None:
         stem = path.stem
-        if stem.lower() in ("config", "config.json", "") and cfg.get("_name_or_path"):
-            stem = str(cfg["_name_or_path"]).rstrip("/").rpartition("/")[2]
+        if stem.lower() in ("config", "config.json", "") and named:
+            stem = named.rstrip("/").rpartition("/")[2]
         elif stem.lower() == "config":
             stem = str(cfg.get("model_type"))
         name = _ident(stem)
     _check_name(name)
     arch = cfg.get("architectures")
-    arch_text = f", {arch[0]}" if isinstance(arch, list) and arch else ""
-    label = str(cfg.get("_name_or_path") or name)
+    arch_text = f", {_comment(arch[0])[:80]}" if isinstance(arch, list) and arch and isinstance(arch[0], str) else ""
+    label = named or name
+    file_name = _comment(path.name)     # the file's name: the module must not carry where it was read
 
     out = [
         f"# {name}.infer — a model record imported from a Hugging Face config.json",
-        f"#   by `infer import hf {path.name} --name {name}`",
-        f"#   from {display} (model_type `{cfg.get('model_type')}`{arch_text})",
+        f"#   by `infer import hf {file_name} --name {name}`",
+        f"#   from {file_name} (model_type `{cfg.get('model_type')}`{arch_text})",
         "#",
         f"# Save it beside your spec as `{name}.infer`, then write in the spec",
         f"#   from {name} import {name}      (or: `import {name}` and use `{name}.{name}`)",
@@ -498,4 +581,4 @@ def _line(name: str, value: str, comment: str) -> str:
     body = f"  {name} = {value}"
     if not comment:
         return body
-    return f"{body.ljust(COMMENT_COLUMN - 2)}  # {comment}"
+    return f"{body.ljust(COMMENT_COLUMN - 2)}  # {_comment(comment)}"

@@ -3,7 +3,10 @@
 `infer solve spec --for context --where kv_total=24GB`. The held formula is
 composed down to the unknown; sympy solves it in closed form where one exists
 (branch by branch through max/min/piecewise, ceil/floor relaxed and then
-checked); otherwise a sign change on a log grid is refined by bisection.
+checked); otherwise a sign change on a log grid is refined by bisection. The
+roots come from solver.margins.equation_roots: the difference normalized and
+redone in mpmath where floats overflow, plus closed-form roots (a double root
+never changes sign).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from lang.units import format_dim
 from solver import results
 from solver.evaluate import Evaluator, lambdify
 from solver.explain import forward_steps, print_sympy, short_names, value_of
+from solver.margins import equation_roots
 from solver.optimize import (
     GRID_POINTS,
     X_MAX,
@@ -28,7 +32,6 @@ from solver.optimize import (
     _downstream,
     _expand_through,
     _polynomial_ok,
-    sign_change_roots,
     solve_polynomial,
 )
 from solver.quantities import convert
@@ -52,12 +55,12 @@ def invert(graph: Graph, target: str, held: str, value: sympy.Expr,
     if others:
         raise SolveError(f"`{held}` also depends on {', '.join(f'`{o}`' for o in others)}, which "
                          "has no value; give it one with --set")
-    composed = ev.compose(held, [target], fixed) - (ev.compose(other, [target], fixed) if other else value)
-    fn = lambdify(composed, [x])
+    left = ev.compose(held, [target], fixed)
+    right = ev.compose(other, [target], fixed) if other else value
     grid = np.geomspace(X_MIN, X_MAX, GRID_POINTS)
     if node.whole:
         grid = np.concatenate([np.geomspace(X_MIN, 1, 200)[:-1], grid[grid >= 1]])
-    roots = sign_change_roots(fn, grid)
+    roots = equation_roots(x, left, right, grid, lambdify)
     held_text = f"`{other}`" if other else convert(value, held_node.dim, held_node.unit, graph.texts).text
     if not roots:
         at_small = ev.values({**fixed, target: sympy.Float(grid[0])}).get(held)

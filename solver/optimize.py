@@ -6,8 +6,10 @@ unknown is then solved in one dimension:
 
 1. each requirement becomes a margin m(x) (>= 0 where it holds), composed
    down to a formula in x and compiled once to NumPy;
-2. a log-spaced grid over (0, 1e12] finds where every margin holds, and
-   bisection refines the edge to a relative 1e-12 (or to the whole number);
+2. a log-spaced grid over (1e-15, 1e24], plus every margin's own roots (see
+   solver.margins: a range narrower than a grid step is still sampled; overflow
+   is redone in mpmath), finds where every margin holds, and bisection refines
+   the edge to a relative 1e-12 (or to the whole number);
 3. the requirement that turns negative just past the edge is the *binding*
    one; where sympy can solve it in closed form (branch by branch for
    max/min and piecewise formulas) the closed form is shown.
@@ -28,7 +30,12 @@ from lang.units import format_dim
 from solver import results
 from solver.evaluate import Evaluator, lambdify, substitute
 from solver.explain import display_unit, forward_steps, print_sympy, short_names, show_formula, value_of
+from solver.margins import Margin, build, loosened, polynomial_ok, sign_change_roots, solve_polynomial, with_breakpoints
+from solver.margins import split as _split
 from solver.quantities import convert
+
+_polynomial_ok = polynomial_ok
+_loosened = loosened
 
 GRID_POINTS = 4001
 # The search range, in canonical units (bytes, seconds, FLOP, tokens...): 39 decades cover a
@@ -44,35 +51,6 @@ class SolveError(Exception):
     def __init__(self, message: str, solution: results.Solution | None = None):
         super().__init__(message)
         self.solution = solution
-
-
-@dataclass
-class Margin:
-    """A requirement as a function of the decision variable: >= 0 where it holds."""
-
-    req: Requirement
-    lhs: sympy.Basic
-    rhs: sympy.Basic
-    sense: int                      # +1: lhs <= rhs; -1: lhs >= rhs; 0: equality
-    strict: bool
-    fn: Callable[..., object] | None = None
-    scale_fn: Callable[..., object] | None = None
-    signed_fn: Callable[..., object] | None = None     # equalities: rhs − lhs with its sign
-
-    def values(self, xs: np.ndarray) -> np.ndarray:
-        assert self.fn is not None
-        out = np.asarray(self.fn(xs), dtype=float)
-        return np.broadcast_to(out, xs.shape).astype(float)
-
-
-def _split(expr: sympy.Basic) -> tuple[sympy.Basic, sympy.Basic, int, bool] | None:
-    if isinstance(expr, (sympy.LessThan, sympy.StrictLessThan)):
-        return expr.lhs, expr.rhs, 1, isinstance(expr, sympy.StrictLessThan)
-    if isinstance(expr, (sympy.GreaterThan, sympy.StrictGreaterThan)):
-        return expr.lhs, expr.rhs, -1, isinstance(expr, sympy.StrictGreaterThan)
-    if isinstance(expr, sympy.Equality):
-        return expr.lhs, expr.rhs, 0, False
-    return None
 
 
 class GoalSolver:
@@ -238,7 +216,7 @@ class GoalSolver:
         holds = bool(truth) if isinstance(truth, sympy.logic.boolalg.BooleanAtom) else None
         parts = _split(r.expr)
         if parts is None:
-            return results.Requirement(text=r.text, holds=holds)
+            return results.Requirement(text=r.text, record=r.owner, holds=holds)
         lhs, rhs, sense, _ = parts
         known = {graph.nodes[d].symbol: values[d] for d in r.deps if d in values}
         lv = substitute(lhs, known)
@@ -253,11 +231,13 @@ class GoalSolver:
         rval = value_of(graph, node, rv, unit, dim) if rv.is_number else None
         margin = ""
         if lv.is_number and rv.is_number:
-            diff = float(rv - lv) * (1 if sense >= 0 else -1)
+            exact_diff = substitute((rv - lv) * (1 if sense >= 0 else -1), {})
+            diff = float(exact_diff) if exact_diff.is_number else math.nan
             # In the sides' own unit, unless that makes a tiny number (192.512 kB, not 0.000192512 GB).
-            shown = convert(sympy.Float(abs(diff)), dim, unit)
+            gap = sympy.Float(abs(diff)) if math.isfinite(diff) else abs(exact_diff)
+            shown = convert(gap, dim, unit)
             if shown.value is not None and 0 < abs(shown.value) < 0.01:
-                shown = convert(sympy.Float(abs(diff)), dim, None)
+                shown = convert(gap, dim, None)
             over = shown.text
             pct = abs(diff) / abs(float(rv)) * 100 if float(rv) else float("inf")
             lt, rt = (lval.text if lval else "?"), (rval.text if rval else "?")
@@ -269,7 +249,7 @@ class GoalSolver:
                 margin = f"{lt} is {over}{share} {side} {rt}"
             else:
                 margin = f"{over} to spare"
-        return results.Requirement(text=r.text, holds=holds, lhs=lval, rhs=rval, margin=margin)
+        return results.Requirement(text=r.text, record=r.owner, holds=holds, lhs=lval, rhs=rval, margin=margin)
 
     def _margins(self, reqs: list[Requirement], var: str, fixed: dict[str, sympy.Expr]) -> list[Margin]:
         x = self.graph.nodes[var].symbol
@@ -284,13 +264,7 @@ class GoalSolver:
             lhs, rhs, sense, strict = parts
             lc = self.ev.compose(lhs, [var], fixed)
             rc = self.ev.compose(rhs, [var], fixed)
-            diff = (rc - lc) if sense >= 0 else (lc - rc)
-            signed = None
-            if sense == 0:
-                signed = lambdify(rc - lc, [x])
-                diff = -sympy.Abs(rc - lc)
-            scale = sympy.Abs(rc) + sympy.Abs(lc)
-            margins.append(Margin(r, lc, rc, sense, strict, lambdify(diff, [x]), lambdify(scale, [x]), signed))
+            margins.append(build(r, x, lc, rc, sense, strict, lambdify))
         return margins
 
     def _solve_1d(self, goal: GoalDef, reqs: list[Requirement], var: str,
@@ -309,12 +283,8 @@ class GoalSolver:
 
         def ok(xs: np.ndarray, slack: float = 1e-12) -> np.ndarray:
             mask = np.ones(xs.shape, dtype=bool)
-            with np.errstate(all="ignore"):
-                for m in margins:
-                    v = m.values(xs)
-                    rel = 1e-12 if m.sense == 0 else slack
-                    tol = rel * np.abs(np.asarray(m.scale_fn(xs), dtype=float)) if m.scale_fn else 0
-                    mask &= np.isfinite(v) & ((v > tol) if m.strict else (v >= -tol))
+            for m in margins:
+                mask &= m.holds(xs, slack)
             return mask
 
         # Equalities that involve the variable pin it; constant ones are mere checks.
@@ -324,10 +294,19 @@ class GoalSolver:
             roots = _roots(equalities[0], grid)
             if whole:
                 roots = sorted({float(v) for r in roots for v in (math.floor(r), math.ceil(r)) if v >= 1})
+                # A whole number meets an equality exactly or not at all (1e12 + 1, not + 2).
+                roots = [v for v in roots if _exactly_equal(equalities[0], x, v)] or roots
             grid = np.array(sorted(roots)) if roots else grid[:1]
             margins = [_loosened(m) if m.sense == 0 else m for m in margins]
-        feasible = ok(grid)
         out = Outcome()
+        # A requirement the variable does not move, broken at one point, is broken at all:
+        # report it without sampling the rest (which may need slow exact arithmetic).
+        one = np.array([1.0])
+        if any(m.constant and not m.holds(one)[0] for m in margins):
+            return self._infeasible(goal, margins, one, var, fixed, out)
+        if not equalities:
+            grid = with_breakpoints(margins, grid, x, whole)
+        feasible = ok(grid)
         if not feasible.any():
             return self._infeasible(goal, margins, grid, var, fixed, out)
         with np.errstate(all="ignore"):
@@ -337,16 +316,20 @@ class GoalSolver:
         k = int(np.argmax(scores))
         # Unbounded: the best point is the grid's edge and the objective still improves there.
         if k == len(grid) - 1 and feasible[-1] and not equalities:
+            end = convert(sympy.Float(grid[-1]), node.dim, node.unit).text
+            if any(m.tightens(grid[-1]) for m in margins):   # a requirement would bind past the range
+                raise SolveError(f"goal `{goal.name}` has no answer within the search range: every "
+                                 f"requirement still holds at `{var}` = {end}, the range's end")
             raise SolveError(f"goal `{goal.name}` is unbounded: no requirement limits `{var}` "
-                             f"(feasible up to {convert(sympy.Float(grid[-1]), node.dim, node.unit).text})")
+                             f"(feasible up to {end})")
         # Refine: toward the neighbour where feasibility ends, or by golden section inside.
         # A continuous edge is refined without slack on inequalities, so the answer holds exactly
         # (with it, bisection settles up to 1e-12 past the boundary and the check reports `fails`).
         edge_ok = ok if whole else (lambda xs: ok(xs, 0.0))
         if k + 1 < len(grid) and not feasible[k + 1]:
-            best = self._edge(edge_ok, grid[k], grid[k + 1], whole)
+            best = self._edge(edge_ok, grid[_inside(edge_ok, grid, feasible, k, -1)], grid[k + 1], whole)
         elif k > 0 and not feasible[k - 1]:
-            best = self._edge(edge_ok, grid[k], grid[k - 1], whole)
+            best = self._edge(edge_ok, grid[_inside(edge_ok, grid, feasible, k, 1)], grid[k - 1], whole)
         else:
             best = self._interior(obj_fn, ok, grid, k, sign, whole)
         out.x = float(best)
@@ -360,7 +343,7 @@ class GoalSolver:
         beyond = best + step if (k + 1 < len(grid) and not feasible[k + 1]) else best - step
         binding = None
         for m in margins:
-            v = float(m.values(np.array([beyond]))[0]) if math.isfinite(beyond) else -1
+            v = float(m.normalized(np.array([beyond]))[0]) if math.isfinite(beyond) else -1
             if not (v >= 0):
                 binding = m
                 break
@@ -416,9 +399,8 @@ class GoalSolver:
         with np.errstate(all="ignore"):
             rel = []
             for m in margins:
-                v = m.values(grid)
-                s = np.asarray(m.scale_fn(grid), dtype=float) if m.scale_fn else np.ones_like(grid)
-                rel.append(np.where(np.isfinite(v), v / np.where(s > 0, s, 1), -np.inf))
+                v = m.normalized(grid)
+                rel.append(np.where(np.isfinite(v), v, -np.inf))
         worst = np.min(np.vstack(rel), axis=0)
         k = int(np.argmax(worst))
         i = int(np.argmin([r[k] for r in rel]))
@@ -617,48 +599,10 @@ class Outcome:
 
 
 
-def _loosened(m: Margin) -> Margin:
-    """An equality that holds to a relative 1e-9: a bisected root never hits it exactly."""
-    fn, scale_fn = m.fn, m.scale_fn
-    assert fn is not None and scale_fn is not None
-
-    def within(xs: np.ndarray) -> np.ndarray:
-        return np.asarray(fn(xs), dtype=float) + 1e-9 * np.abs(np.asarray(scale_fn(xs), dtype=float))
-
-    return Margin(m.req, m.lhs, m.rhs, m.sense, m.strict, within, scale_fn, m.signed_fn)
-
-
 def _roots(m: Margin, grid: np.ndarray) -> list[float]:
     """Where an equality requirement holds."""
     assert m.signed_fn is not None
     return sign_change_roots(m.signed_fn, grid)
-
-
-def sign_change_roots(f: Callable[..., object], grid: np.ndarray) -> list[float]:
-    """Roots of a compiled function: sign changes on the grid, each refined by bisection."""
-    with np.errstate(all="ignore"):
-        ys = np.asarray(f(grid), dtype=float) * np.ones_like(grid)
-    roots = []
-    for i in range(len(grid) - 1):
-        a, b = ys[i], ys[i + 1]
-        if not (np.isfinite(a) and np.isfinite(b)):
-            continue
-        if a == 0:
-            roots.append(float(grid[i]))
-        elif a * b < 0:
-            lo, hi = float(grid[i]), float(grid[i + 1])
-            for _ in range(200):
-                mid = (lo + hi) / 2
-                with np.errstate(all="ignore"):
-                    fm = float(np.asarray(f(np.array([mid])), dtype=float).ravel()[0])
-                if (fm < 0) == (a < 0):
-                    lo = mid
-                else:
-                    hi = mid
-                if hi - lo <= 1e-15 * hi:
-                    break
-            roots.append((lo + hi) / 2)
-    return roots
 
 
 def _single_node(graph: Graph, expr: sympy.Basic) -> Node | None:
@@ -760,41 +704,32 @@ def _brief(expr: sympy.Basic) -> str:
     return print_sympy(expr, {s: s.name.rsplit(".", 1)[-1] for s in expr.free_symbols})
 
 
-def _polynomial_ok(expr: sympy.Basic, x: sympy.Symbol) -> bool:
-    numer, _ = sympy.together(expr).as_numer_denom()
-    try:
-        return sympy.Poly(numer, x).degree() <= 2
-    except sympy.PolynomialError:
-        return False
-
-
-def solve_polynomial(expr: sympy.Basic, x: sympy.Symbol) -> list[sympy.Basic]:
-    """Roots of expr = 0 when its numerator is linear or quadratic in x, in closed form.
-
-    Written out rather than calling sympy.solve, whose simplifier costs a
-    third of a second to import and is not needed for degree two.
-
-    >>> a, b, x = sympy.symbols("a b x", positive=True)
-    >>> solve_polynomial(a * x / b - 3, x)
-    [3*b/a]
-    """
-    numer, _ = sympy.together(expr).as_numer_denom()
-    try:
-        coeffs = sympy.Poly(numer, x).all_coeffs()
-    except sympy.PolynomialError:
-        return []
-    if len(coeffs) == 2:
-        b, c = coeffs
-        return [sympy.factor_terms(-c / b)] if b != 0 else []
-    if len(coeffs) == 3:
-        a, b, c = coeffs
-        disc = sympy.sqrt(b ** 2 - 4 * a * c)
-        return [(-b + disc) / (2 * a), (-b - disc) / (2 * a)]
-    return []
-
-
 def _increasing(m: Margin, best: float) -> bool:
     """Whether the requirement caps the variable from above (true) or below."""
     xs = np.array([best * (1 - 1e-6) if best else -1e-9, best * (1 + 1e-6) if best else 1e-9])
-    v = m.values(xs)
+    v = m.normalized(xs)
     return bool(v[1] <= v[0])
+
+
+def _inside(ok: Callable[[np.ndarray], np.ndarray], grid: np.ndarray, feasible: np.ndarray, k: int,
+            step: int) -> int:
+    """The grid point nearest k, stepping inward, where every requirement holds without slack:
+    a point within the slack of the edge is not a safe start for bisection."""
+    j = k
+    while 0 <= j < len(grid) and feasible[j]:
+        if ok(grid[j:j + 1])[0]:
+            return j
+        j += step
+    return k
+
+
+def _exactly_equal(m: Margin, x: sympy.Symbol, at: float) -> bool:
+    """Whether an equality holds at a whole number, in exact arithmetic where the sides allow."""
+    try:
+        diff = substitute(m.rhs - m.lhs, {x: sympy.Integer(int(at))})
+        if diff.is_Rational:
+            return bool(diff == 0)
+        scale = substitute(sympy.Abs(m.rhs) + sympy.Abs(m.lhs), {x: sympy.Integer(int(at))})
+        return bool(abs(float(diff)) <= 1e-15 * abs(float(scale)))
+    except (TypeError, ValueError, ArithmeticError):
+        return True

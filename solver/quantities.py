@@ -100,9 +100,9 @@ def format_number(value: sympy.Expr | float | int, exact_ok: bool = True) -> str
         try:
             number = float(value)
         except (TypeError, OverflowError):
-            return str(sympy.Float(value, 6)) if value.is_number else str(value)
+            return _beyond_float(value) if value.is_number else str(value)
         if (number == 0 and value != 0) or math.isinf(number):
-            return str(sympy.Float(value, 6))    # beyond a float's range: sympy prints it
+            return _beyond_float(value)    # beyond a float's range: sympy prints it
     else:
         number = float(value)
     if number == 0:
@@ -119,6 +119,14 @@ def format_number(value: sympy.Expr | float | int, exact_ok: bool = True) -> str
     if "." in text:
         text = text.rstrip("0").rstrip(".")    # 989.000 reads as 989
     return text
+
+
+def _beyond_float(value: sympy.Basic) -> str:
+    """A number beyond a float's range (1e-1998, exp(exp(100))), in mpmath's unbounded exponent."""
+    try:
+        return str(value.evalf(6))
+    except (TypeError, ValueError, ArithmeticError):
+        return "out of range"
 
 
 def _exact_decimal(value: Fraction, max_digits: int = 12) -> str | None:

@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 
 from solver import results
 
 
+def dumps(data: object) -> str:
+    """Strict JSON: a float JSON cannot hold (inf, nan) becomes null; `text` fields carry the value."""
+    return json.dumps(_finite(data), indent=2, allow_nan=False)
+
+
+def _finite(data: object) -> object:
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_finite(v) for v in data]
+    return data
+
+
 def render_solution(sol: results.Solution, fmt: str = "text") -> str:
     if fmt == "json":
-        return json.dumps(sol.model_dump(mode="json"), indent=2)
+        return dumps(sol.model_dump(mode="json"))
     if fmt == "markdown":
         return _markdown(sol)
     if fmt == "latex":
@@ -173,11 +189,13 @@ def _tex_escape(text: str) -> str:
 
 def render_evaluation(ev: results.Evaluation, fmt: str = "text") -> str:
     if fmt == "json":
-        data = {"quantities": {k: {"value": q.value, "unit": q.unit} for k, q in ev.quantities.items()},
-                "requirements": [{"text": r.text, "holds": r.holds} for r in ev.requirements]}
+        data = {"quantities": {k: {"value": q.value, "unit": q.unit, "text": q.text}
+                               for k, q in ev.quantities.items()},
+                "requirements": [{"text": r.text, "record": r.record, "holds": r.holds, "margin": r.margin}
+                                 for r in ev.requirements]}
         if ev.unknown:
             data["unknown"] = ev.unknown
-        return json.dumps(data, indent=2)
+        return dumps(data)
     width = min(max((len(k) for k in [*ev.quantities, *ev.unknown]), default=0), 40)
     lines = [f"{k:<{width}}  {q.text}" for k, q in ev.quantities.items()]
     for k, why in ev.unknown.items():

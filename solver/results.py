@@ -17,7 +17,9 @@ class _Frozen(BaseModel):
 
 
 class Value(_Frozen):
-    value: int | float | str | bool | None = Field(description="the number in `unit` (text for text values)")
+    value: int | float | str | bool | None = Field(
+        description="the number in `unit` (text for text values, true/false for flags); null when it is "
+        "undefined or its magnitude is beyond a double (1e1998, 1e-1998): `text` then shows it")
     unit: str = Field(description="the unit `value` is in; empty for plain numbers")
     text: str = Field(description="value and unit as shown to people")
     si_value: float | None = Field(None, description="the value in canonical base units (B, s, FLOP, token, USD)")
@@ -48,6 +50,7 @@ class Candidate(_Frozen):
 
 class Requirement(_Frozen):
     text: str
+    record: str = Field("", description="the record the requirement belongs to; empty for the spec's own")
     holds: bool | None = Field(description="null when it depends on an unknown")
     lhs: Value | None = None
     rhs: Value | None = None
@@ -71,7 +74,8 @@ class Solution(_Frozen):
 
 
 class Quantity(_Frozen):
-    value: int | float | str | bool | None
+    value: int | float | str | bool | None = Field(
+        description="as Value.value: null when undefined or beyond a double; `text` always shows it")
     unit: str
     text: str
 

@@ -400,10 +400,26 @@ def _split_list(inner: str, start: int) -> tuple[list[str], list[int]]:
 
 
 def _value(spec: Spec, node: Node, text: str, start: int, span: Callable[[int, int], Span]) -> Fraction:
-    """One value in canonical units: a bare number takes the node's display unit."""
+    """One value in canonical units, inside the range of the floats a sweep computes in."""
     stripped = text.strip()
     start += len(text) - len(text.lstrip())
     where = span(start, start + len(stripped))
+    value = _exact_value(spec, node, stripped, where)
+    try:
+        as_float = float(value)
+    except OverflowError:
+        as_float = math.inf
+    if not math.isfinite(as_float) or (value != 0 and as_float == 0):
+        raise InferError([Diagnostic(
+            "E0706", f"`{stripped}` is beyond the range a sweep computes in", where,
+            label="not a finite double-precision number",
+            help=("a sweep evaluates in floats (about 1e-308 to 1e308 in canonical units); "
+                  "`infer eval --set` computes with exact numbers",))], spec.sources)
+    return value
+
+
+def _exact_value(spec: Spec, node: Node, stripped: str, where: Span) -> Fraction:
+    """One value in canonical units: a bare number takes the node's display unit."""
     if _NUMBER.match(stripped):
         display, factor = _display(node)
         exact = unit_factor(display) if display else None
@@ -713,6 +729,10 @@ def _run(spec: Spec, args: argparse.Namespace) -> int:
         if plot.suffix.lower() not in (".png", ".svg", ".pdf"):
             raise SweepUsage(f"--plot writes .png, .svg or .pdf, not `{plot.name}`")
         _pyplot()                      # fail before the work when matplotlib is missing
+    for option, target in (("--csv", getattr(args, "csv", None)), ("--plot", plot)):
+        if target is not None and (target.is_dir() or not target.resolve().parent.is_dir()):
+            raise SweepUsage(f"{option} `{target}`: " + ("is a folder; name a file" if target.is_dir()
+                                                         else "its folder does not exist"))
     axes = [parse_vary(spec, text, i) for i, text in enumerate(args.vary)]
     names = [a.name for a in axes]
     dupes = {n for n in names if names.count(n) > 1}

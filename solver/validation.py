@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sympy
 
@@ -108,6 +109,7 @@ class Row:
     confidence: str
     source: str
     note: str
+    pp: int = 1          # pipeline stages, from an optional `pp` column; other GPUs are replicas
 
 
 COLUMNS = ("id", "model", "gpu", "gpu_count", "weights", "kv_cache", "tp", "batch", "prompt_tokens",
@@ -138,7 +140,7 @@ def _int(text: str, column: str, rid: str) -> int | None:
         value = float(text)
     except ValueError:
         raise ValueError(f"row {rid}: `{column}` is `{text}`, not a number") from None
-    if value != int(value) or value < 0:
+    if not math.isfinite(value) or value != int(value) or value < 0:
         raise ValueError(f"row {rid}: `{column}` is `{text}`, not a whole number")
     return int(value)
 
@@ -152,26 +154,44 @@ def load_rows(path: Path) -> list[Row]:
             raise ValueError(f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
         rows = []
         for raw in reader:
-            rid = raw["id"].strip()
             try:
-                value = float(raw["value"])
-            except ValueError:
-                raise ValueError(f"row {rid}: value `{raw['value']}` is not a number") from None
-            rows.append(Row(
-                id=rid, model=raw["model"].strip(), gpu=raw["gpu"].strip(),
-                gpu_count=_int(raw["gpu_count"], "gpu_count", rid) or 1,
-                weights=raw["weights"].strip(), kv_cache=raw["kv_cache"].strip(),
-                tp=_int(raw["tp"], "tp", rid) or 1, batch=_int(raw["batch"], "batch", rid),
-                prompt=_int(raw["prompt_tokens"], "prompt_tokens", rid),
-                output=_int(raw["output_tokens"], "output_tokens", rid),
-                framework=raw["framework"].strip(), metric=raw["metric"].strip(), value=value,
-                unit=raw["unit"].strip(), confidence=raw["confidence"].strip(),
-                source=raw["source"].strip(), note=(raw["note"] or "").strip()))
+                rows.append(_row(raw))
+            except ValueError as err:
+                raise ValueError(f"{path}:{reader.line_num}: {err}") from None
     ids = [r.id for r in rows]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
         raise ValueError(f"{path}: duplicate row id{'s' if len(dup) > 1 else ''} {', '.join(dup)}")
     return rows
+
+
+def _row(raw: dict[Any, Any]) -> Row:
+    """One CSV record as a Row; ValueError says what is wrong with it."""
+    short = [c for c in COLUMNS if raw.get(c) is None]
+    if short:
+        raise ValueError(f"the row has {len(COLUMNS) - len(short)} of {len(COLUMNS)} columns "
+                         f"(no {', '.join(short)})")
+    if raw.get(None):
+        raise ValueError(f"the row has {len(raw[None])} more column{'s' if len(raw[None]) > 1 else ''} "
+                         "than the header")
+    rid = raw["id"].strip()
+    try:
+        value = float(raw["value"])
+    except ValueError:
+        raise ValueError(f"row {rid}: value `{raw['value']}` is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"row {rid}: value `{raw['value']}` is not a finite number")
+    return Row(
+        id=rid, model=raw["model"].strip(), gpu=raw["gpu"].strip(),
+        gpu_count=_int(raw["gpu_count"], "gpu_count", rid) or 1,
+        weights=raw["weights"].strip(), kv_cache=raw["kv_cache"].strip(),
+        tp=_int(raw["tp"], "tp", rid) or 1, batch=_int(raw["batch"], "batch", rid),
+        prompt=_int(raw["prompt_tokens"], "prompt_tokens", rid),
+        output=_int(raw["output_tokens"], "output_tokens", rid),
+        framework=raw["framework"].strip(), metric=raw["metric"].strip(), value=value,
+        unit=raw["unit"].strip(), confidence=raw["confidence"].strip(),
+        source=raw["source"].strip(), note=(raw["note"] or "").strip(),
+        pp=_int(raw.get("pp") or "", "pp", rid) or 1)
 
 
 # ============================================================================== engine rules
@@ -404,14 +424,16 @@ def row_inputs(row: Row) -> list[Setting]:
     if engine is None:
         problems.append(f"no engine rule for framework `{row.framework}` (ENGINES: "
                         f"{', '.join(e.name for e in ENGINES)})")
-    if row.tp < 1 or row.gpu_count % row.tp:
-        problems.append(f"gpu_count {row.gpu_count} is not a multiple of tp {row.tp}")
+    if row.tp < 1 or row.pp < 1 or row.gpu_count % (row.tp * row.pp):
+        problems.append(f"gpu_count {row.gpu_count} is not a multiple of tp {row.tp} x pp {row.pp}")
     if not row.value > 0:
         problems.append(f"measured value {row.value} is not positive")
     if problems:
         raise ValueError("; ".join(problems))
     assert engine is not None
-    pp = row.gpu_count // row.tp
+    # GPUs beyond tp x pp are data-parallel replicas: each serves its own requests, so none of
+    # the metrics (per request, per GPU, per instance's KV pool) changes with their number.
+    pp = row.pp
     s = [Setting("model", MODELS[row.model]), Setting("gpu", GPUS[row.gpu]), Setting("tp", str(row.tp))]
     if pp > 1:
         s.append(Setting("pp", str(pp)))

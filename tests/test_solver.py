@@ -154,7 +154,8 @@ def test_eval_json_contract(capsys) -> None:
     assert q["kv_total"]["unit"] == "GB" and q["kv_total"]["value"] == pytest.approx(17.179869184)
     assert q["kv_per_token"] == {"value": 128, "unit": "KiB/token"} or \
         (q["kv_per_token"]["value"] == 128 and q["kv_per_token"]["unit"] == "KiB/token")
-    assert data["requirements"] == [{"text": "kv_total <= budget", "holds": True}]
+    assert data["requirements"] == [{"text": "kv_total <= budget", "record": "", "holds": True,
+                                     "margin": "6.82013 GB to spare"}]
 
 
 def test_eval_json_with_the_unknown_open(capsys) -> None:
