@@ -168,7 +168,7 @@ def import_vision_config(cfg: dict[str, Any], text: str, path: Path, name: str |
         f"#   from {display} (model_type `{model_type}`{arch_text})",
         "#",
         f"# Save it beside your spec as `{name}.infer`, then write `from {name} import {name}` and",
-        f"# use it as the model of a `vision.deployment` (stdlib/vision.infer).",
+        "# use it as the model of a `vision.deployment` (stdlib/vision.infer).",
         "#",
         f"# The text model is read from {where}; the tower from vision_config.",
         "# config.json holds no parameter count: set `published_params` from the model card",
