@@ -123,10 +123,10 @@ def _companion(note: str) -> tuple[str, int] | None:
 
 def _unmapped(row: VisionRow) -> str:
     """Why a row is outside the model ("" when it maps)."""
-    if row.metric not in METRICS:
-        return f"metric `{row.metric}` is not predicted (throughput of a model outside the catalog)"
     if row.model not in MODELS:
-        return f"`{row.model}` is not in stdlib/vision.infer"
+        return f"`{row.model}` is not in stdlib/vision.infer (nor is its metric `{row.metric}` predicted)"
+    if row.metric not in METRICS:
+        return f"metric `{row.metric}` is not predicted"
     if "video" in row.setting and '"video": 0' not in row.setting:
         return "profiles a maximum-size video as well: video inputs are not modelled"
     if METRICS[row.metric].kind == "memory" and row.gpu not in GPUS and _companion(row.note) is None:
@@ -239,6 +239,12 @@ def markdown(rows: list[VisionRow]) -> str:
         "written up in `docs/vision.md`). Targets: image-token counts exact, memory within 5 %. "
         f"{len(done)} of {len(rows)} rows are predicted; "
         f"{sum(1 for r in done if r.met)} meet their target.\n",
+        "Each row is a `vision.deployment` (one generated spec). What the row leaves to its engine "
+        "follows one rule per engine: vLLM before 0.6 (V0) batches max(max_model_len, 2048) tokens in "
+        "its profiling pass, later `vllm serve` on a GPU under 70 GiB 2,048; the encoder budget and "
+        "the profiled images follow vLLM V1's `compute_encoder_budget`. A row that names no GPU but "
+        "quotes a text model's figure on the same setup takes its usable memory from that figure, as "
+        "the same model predicts it (the text model's weights, activations and quoted KV blocks).\n",
         "| id | model | GPU | engine | metric | measured | predicted | error | target met |",
         "|---|---|---|---|---|---:|---:|---:|---|",
     ]
