@@ -2,7 +2,8 @@
 
 Units are defined once, in `units.txt` (pint's definition format), and looked
 up through pint. Every quantity is computed in *canonical* magnitudes: the
-base unit of each dimension (byte, second, FLOP, token, request, USD, watt),
+base unit of each dimension (byte, second, FLOP, token, request, USD, watt,
+pixel),
 so formulas are plain numbers for sympy and NumPy, and a unit is a factor
 plus a dimension.
 
@@ -33,10 +34,10 @@ DEFINITIONS = Path(__file__).with_name("units.txt")
 # pint's base dimensions → the symbol shown to users.
 BASE_SYMBOLS = {
     "[information]": "B", "[time]": "s", "[compute]": "FLOP", "[token]": "token",
-    "[request]": "request", "[currency]": "USD", "[power]": "W",
+    "[request]": "request", "[currency]": "USD", "[power]": "W", "[pixel]": "px",
 }
 # Display order: money first, then the things it buys.
-_ORDER = ["USD", "FLOP", "B", "token", "request", "W", "s"]
+_ORDER = ["USD", "FLOP", "B", "token", "request", "px", "W", "s"]
 
 
 @dataclass(frozen=True)

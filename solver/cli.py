@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", type=Path, help="measurements (default: validation/measured.csv)")
     p.add_argument("--markdown", action="store_true", help="print the docs/validation.md table")
     p.add_argument("-o", "--output", type=Path)
+    p.add_argument("--feature", choices=["vision"], help="validate a feature's rows of validation/features.csv")
     p.set_defaults(run=cmd_validate)
     return parser
 
@@ -253,9 +254,25 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    if getattr(args, "feature", None) == "vision":
+        return _validate_vision(args)
     from solver.validation import run_validation
 
     return run_validation(args)
+
+
+def _validate_vision(args: argparse.Namespace) -> int:
+    """`infer validate --feature vision`: exit 1 when a VL row misses its target."""
+    from solver import validate_vision
+
+    rows = validate_vision.predict(getattr(args, "csv", None))
+    text = validate_vision.markdown(rows) if args.markdown else validate_vision.text_report(rows)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        print(text, end="")
+    return EXIT_OK if all(r.met for r in rows if r.predicted is not None) else 1
 
 
 _files_read: list[str] = []

@@ -94,7 +94,8 @@ def test_docs_validation_md_is_up_to_date(result: V.Validation) -> None:
     doc = (REPO / "docs" / "validation.md").read_text(encoding="utf-8")
     table = V.metric_table(result)
     assert table in doc, f"docs/validation.md's per-metric table is stale: {REGENERATE}"
-    assert doc == V.markdown(result), f"docs/validation.md is stale: {REGENERATE}"
+    # Feature sections (`infer validate --feature ...`, their own tests) follow the generated part.
+    assert doc.startswith(V.markdown(result)), f"docs/validation.md is stale: {REGENERATE}"
 
 
 def test_readme_validation_table_is_up_to_date(result: V.Validation) -> None:
