@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", type=Path, help="measurements (default: validation/measured.csv)")
     p.add_argument("--markdown", action="store_true", help="print the docs/validation.md table")
     p.add_argument("-o", "--output", type=Path)
+    p.add_argument("--feature", choices=["speculation"],
+                   help="validate one feature on validation/features.csv instead (speculation: the SD rows)")
     p.set_defaults(run=cmd_validate)
     return parser
 
@@ -240,6 +242,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    if getattr(args, "feature", None) == "speculation":
+        from solver.validate_speculation import run_cli
+
+        return run_cli(args)
     from solver.validation import run_validation
 
     return run_validation(args)
