@@ -27,10 +27,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["FEATURE_COLUMNS", "MAPE_TARGET", "Mapped", "SDRow", "SDResult", "SpeculationValidation",
+__all__ = ["FEATURE_COLUMNS", "MAPE_TARGET", "Mapped", "SDResult", "SDRow", "SpeculationValidation",
            "accepted_length_of", "batch_of", "default_csv", "engine_rule", "fit_overheads", "load_sd_rows",
-           "map_row",
-           "markdown", "method_of", "run", "run_cli", "spec_text", "text_report"]
+           "map_row", "markdown", "method_of", "run", "run_cli", "spec_text", "text_report"]
 
 MAPE_TARGET = 0.15
 
@@ -181,7 +180,8 @@ def accepted_length_of(setting: str) -> float | None:
 # Little's law for the vLLM blog's QPS figures (docs/validation.md, speculative decoding):
 # QPS 1 with ShareGPT/CNN-DM requests of ~3-4 s each holds ~4 in flight; "high QPS" saturates
 # the scheduler at vLLM's max_num_seqs (256).
-QPS_BATCH = {"QPS=1": 4, "high QPS": 256}
+QPS_BATCH = {"QPS=1": (4, "QPS 1 x ~4 s per request, Little's law"),
+             "high QPS": (256, "saturated: vLLM max_num_seqs")}
 
 
 def batch_of(setting: str) -> tuple[int | None, str]:
@@ -190,9 +190,9 @@ def batch_of(setting: str) -> tuple[int | None, str]:
         m = re.search(pattern, setting)
         if m:
             return int(m.group(1)), "stated"
-    for text, batch in QPS_BATCH.items():
+    for text, (batch, why) in QPS_BATCH.items():
         if text in setting:
-            return batch, f"{text}: Little's law rule"
+            return batch, why
     return None, "not stated"
 
 
@@ -244,6 +244,7 @@ class Mapped:
     k: str
     accepted: str
     speedup: float                 # measured, as a speedup (slowdowns inverted)
+    batch_how: str = "stated"      # or the rule that gave the batch
 
 
 def map_row(row: SDRow) -> Mapped | str:
@@ -291,7 +292,7 @@ def map_row(row: SDRow) -> Mapped | str:
     return Mapped(tuple(members), batch, name.split(".")[-1] + (f" ({', '.join(overrides)})" if overrides else ""),
                   f"{k} ({k_how})" if k is not None else "method default",
                   f"{accepted} (stated)" if accepted is not None else "method's default α",
-                  measured)
+                  measured, batch_how)
 
 
 def record_name(row: SDRow) -> str:
@@ -448,6 +449,10 @@ def _pct(e: float | None) -> str:
     return "—" if e is None else f"{100 * e:+.1f} %"
 
 
+def _how(m: Mapped) -> str:
+    return "" if m.batch_how == "stated" else f" ({m.batch_how})"
+
+
 def markdown(v: SpeculationValidation) -> str:
     """The `## Speculative decoding` section of docs/validation.md."""
     right, total = v.signs
@@ -472,7 +477,7 @@ def markdown(v: SpeculationValidation) -> str:
             continue
         m = r.mapped
         sign = "—" if m.batch == 1 else {True: "yes", False: "**NO**", None: "—"}[r.sign_right]
-        out.append(f"| {r.row.id} | {r.row.source} | {m.method} | {m.k} | {m.accepted} | {m.batch} | "
+        out.append(f"| {r.row.id} | {r.row.source} | {m.method} | {m.k} | {m.accepted} | {m.batch}{_how(m)} | "
                    f"{m.speedup:.2f}x | {_f(r.predicted)}x | {_pct(r.error)} | {sign} | {r.limit or '—'} |")
     out.append("")
     unmapped = [r for r in v.results if r.mapped is None or r.predicted is None]
