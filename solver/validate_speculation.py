@@ -27,9 +27,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["FEATURE_COLUMNS", "MAPE_TARGET", "Mapped", "SDResult", "SDRow", "SpeculationValidation",
-           "accepted_length_of", "batch_of", "default_csv", "engine_rule", "fit_overheads", "load_sd_rows",
-           "map_row", "markdown", "method_of", "run", "run_cli", "spec_text", "text_report"]
+__all__ = ["FEATURE_COLUMNS", "MAPE_TARGET", "LengthCheck", "Mapped", "SDResult", "SDRow",
+           "SpeculationValidation", "accepted_length_of", "alpha_for", "batch_of", "default_csv", "engine_rule",
+           "expected_tokens", "fit_overheads", "length_checks", "load_sd_rows", "map_row", "markdown",
+           "method_of", "run", "run_cli", "spec_text", "text_report"]
 
 MAPE_TARGET = 0.15
 
@@ -338,10 +339,28 @@ class SDResult:
         return (self.predicted > 1) == (self.mapped.speedup > 1)
 
 
+@dataclass(frozen=True)
+class LengthCheck:
+    """A mean accepted length at one k predicted from the same benchmark's length at another k,
+    through α: the i.i.d. acceptance behind E = (1 - α^(k+1)) / (1 - α)."""
+
+    row: SDRow
+    base: SDRow
+    k: int
+    base_k: int
+    alpha: float
+    predicted: float
+
+    @property
+    def error(self) -> float:
+        return self.predicted / self.row.value - 1
+
+
 @dataclass
 class SpeculationValidation:
     csv: Path
     results: list[SDResult] = field(default_factory=list)
+    lengths: list[LengthCheck] = field(default_factory=list)
 
     def of_kind(self, kind: str) -> list[SDResult]:
         return [r for r in self.results if r.kind == kind and r.predicted is not None]
@@ -386,6 +405,44 @@ def _evaluate(pairs: Sequence[tuple[SDRow, Mapped]], results: Mapping[str, SDRes
             res.limit = spec.graph.text_of(int(code))
 
 
+def expected_tokens(alpha: float, k: int) -> float:
+    """E = (1 - α^(k+1)) / (1 - α): serving.deployment's `accepted_length`, in Python for the
+    acceptance check (tests/test_speculation.py holds the two equal).
+
+    >>> round(expected_tokens(0.7, 3), 4)
+    2.533
+    """
+    return float(k + 1) if alpha >= 1 else (1 - alpha ** (k + 1)) / (1 - alpha)
+
+
+def alpha_for(length: float, k: int) -> float:
+    """The α whose E at k is `length` (bisection; E rises with α from 1 to k + 1)."""
+    lo, hi = 0.0, 1.0
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if expected_tokens(mid, k) < length else (lo, mid)
+    return (lo + hi) / 2
+
+
+def length_checks(rows: Sequence[SDRow]) -> list[LengthCheck]:
+    """Each stated mean accepted length at a larger k, predicted from the row of the same model,
+    engine and benchmark (the setting with its k removed) at the smallest k."""
+    def key(r: SDRow) -> tuple[str, str, str]:
+        return r.model, r.engine, re.sub(r"\bk=\d+", "k", r.setting)
+
+    stated = [(r, k) for r in rows if r.metric == "mean_accepted_length"
+              and (k := draft_tokens_of(r.setting, "")[0]) is not None]
+    checks = []
+    for row, k in stated:
+        bases = [(b, bk) for b, bk in stated if key(b) == key(row) and bk < k]
+        if not bases:
+            continue
+        base, base_k = min(bases, key=lambda p: p[1])
+        alpha = alpha_for(base.value, base_k)
+        checks.append(LengthCheck(row, base, k, base_k, alpha, expected_tokens(alpha, k)))
+    return checks
+
+
 def run(csv_path: Path | None = None) -> SpeculationValidation:
     from lang.diagnostics import InferError
 
@@ -401,7 +458,11 @@ def run(csv_path: Path | None = None) -> SpeculationValidation:
             res.mapped = mapped
             pairs.append((row, mapped))
         v.results.append(res)
+    v.lengths = length_checks([r.row for r in v.results])
     by_id = {r.row.id: r for r in v.results}
+    for check in v.lengths:
+        by_id[check.row.id].reason = (f"a mean accepted length, not a speedup: predicted from "
+                                      f"{check.base.id} (k = {check.base_k}) in the accepted-length check")
     with tempfile.TemporaryDirectory(prefix="infer-spec-") as tmp:
         try:
             _evaluate(pairs, by_id, Path(tmp))
@@ -480,6 +541,17 @@ def markdown(v: SpeculationValidation) -> str:
         out.append(f"| {r.row.id} | {r.row.source} | {m.method} | {m.k} | {m.accepted} | {m.batch}{_how(m)} | "
                    f"{m.speedup:.2f}x | {_f(r.predicted)}x | {_pct(r.error)} | {sign} | {r.limit or '—'} |")
     out.append("")
+    if v.lengths:
+        mape = sum(abs(c.error) for c in v.lengths) / len(v.lengths)
+        out.append("**Accepted length against k** (no target; a check of the i.i.d. acceptance behind E): "
+                   "each stated mean accepted length at a larger k, predicted from the same model, engine and "
+                   f"benchmark at the smallest k through α. MAPE {100 * mape:.1f} %: acceptance falls along "
+                   "the draft faster than a constant α says, so measure `accepted_length` at the k you run.\n")
+        out.append("| id | from | k | α (from the smaller k) | measured | predicted | error |")
+        out.append("|---|---|---:|---:|---:|---:|---:|")
+        out += [f"| {c.row.id} | {c.base.id} (k = {c.base_k}, {c.base.value:.2f}) | {c.k} | {c.alpha:.3f} | "
+                f"{c.row.value:.2f} | {c.predicted:.2f} | {_pct(c.error)} |" for c in v.lengths]
+        out.append("")
     unmapped = [r for r in v.results if r.mapped is None or r.predicted is None]
     if unmapped:
         out.append("Rows not predicted, and why:\n")
@@ -498,6 +570,9 @@ def text_report(v: SpeculationValidation) -> str:
         sign = "" if r.mapped.batch == 1 else {True: "ok", False: "WRONG", None: "?"}[r.sign_right]
         lines.append(f"{r.row.id:5} {r.mapped.method[:32]:32} {r.mapped.batch:>5} {r.mapped.speedup:>7.2f}x "
                      f"{_f(r.predicted):>8}x {_pct(r.error):>8}  {sign}")
+    for c in v.lengths:
+        lines.append(f"{c.row.id:5} accepted length at k={c.k} from {c.base.id} (k={c.base_k}, α={c.alpha:.3f}): "
+                     f"measured {c.row.value:.2f}, predicted {c.predicted:.2f} ({_pct(c.error)})")
     right, total = v.signs
     lines += ["", f"batch-1 speedup MAPE {100 * v.mape:.1f} % over {len(v.of_kind('batch-1 speedup'))} rows "
               f"(target <= {100 * MAPE_TARGET:.0f} %); sign at batch > 1: {right} of {total} right"]

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from solver import validate_speculation as S
 from solver.api import Spec
@@ -133,3 +135,27 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert S.run_cli(argparse.Namespace(csv=None, markdown=False, output=None)) == 0
     assert "MAPE" in capsys.readouterr().out
     assert S.run_cli(argparse.Namespace(csv=tmp_path / "absent.csv", markdown=False, output=None)) == 2
+
+
+@pytest.mark.parametrize(("alpha", "k"), [(Fraction(1, 2), 1), (Fraction(7, 10), 3), (Fraction(9, 10), 7)])
+def test_python_expected_tokens_is_the_stdlib_formula(tmp_path: Path, alpha: Fraction, k: int) -> None:
+    pct = f"{float(alpha) * 100:g} %"
+    extra = f", speculation = speculative.eagle3 {{ acceptance = {pct} }}, draft_tokens = {k}"
+    v = _values(tmp_path, {"x": BASE.format(batch=1, extra=extra)})
+    assert float(v["x.accepted_length"]) == pytest.approx(S.expected_tokens(float(alpha), k), rel=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(min_value=0.01, max_value=0.99), st.integers(min_value=1, max_value=16))
+def test_alpha_round_trips_through_the_accepted_length(alpha: float, k: int) -> None:
+    length = S.expected_tokens(alpha, k)
+    assert 1 <= length <= k + 1
+    assert S.expected_tokens(alpha, k + 1) >= length         # a longer draft never yields fewer tokens
+    assert S.alpha_for(length, k) == pytest.approx(alpha, abs=1e-9)
+
+
+def test_accepted_length_check_is_reported(result: S.SpeculationValidation) -> None:
+    assert result.lengths, "the k=3 / k=7 accepted-length rows are paired"
+    for check in result.lengths:
+        assert check.k > check.base_k and check.row.model == check.base.model
+        assert abs(check.error) < 0.25
