@@ -131,9 +131,15 @@ def test_docs_hold_the_current_table(result: S.SpeculationValidation) -> None:
     assert S.markdown(result) in doc, "run `infer validate --markdown -o docs/validation.md`"
 
 
-def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli(result: S.SpeculationValidation, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(S, "run", lambda csv=None: result)      # the module's run, already computed
+    out = tmp_path / "s.md"
+    assert S.run_cli(argparse.Namespace(csv=None, markdown=True, output=out)) == 0
+    assert out.read_text(encoding="utf-8").startswith("## Speculative decoding")
     assert S.run_cli(argparse.Namespace(csv=None, markdown=False, output=None)) == 0
     assert "MAPE" in capsys.readouterr().out
+    monkeypatch.undo()
     assert S.run_cli(argparse.Namespace(csv=tmp_path / "absent.csv", markdown=False, output=None)) == 2
 
 
