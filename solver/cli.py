@@ -101,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", type=Path, help="measurements (default: validation/measured.csv)")
     p.add_argument("--markdown", action="store_true", help="print the docs/validation.md table")
     p.add_argument("-o", "--output", type=Path)
-    p.add_argument("--feature", choices=["vision"], help="validate a feature's rows of validation/features.csv")
+    p.add_argument("--feature", choices=["speculation", "vision"],
+                   help="validate one feature's rows of validation/features.csv instead")
     p.set_defaults(run=cmd_validate)
     return parser
 
@@ -256,6 +257,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     if getattr(args, "feature", None) == "vision":
         return _validate_vision(args)
+    if getattr(args, "feature", None) == "speculation":
+        from solver.validate_speculation import run_cli
+
+        return run_cli(args)
     from solver.validation import run_validation
 
     return run_validation(args)

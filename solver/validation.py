@@ -795,6 +795,9 @@ def markdown(v: Validation) -> str:
                                           "in solver/validation.py.")
         state = "" if r.far else " (now within the limit)"
         out.append(f"- **{r.id} ({_pct(r.error)}, {r.metric}){state}.** {reason}\n")
+    from solver import validate_speculation  # features.csv's SD rows: their own section
+
+    out.append(validate_speculation.markdown(validate_speculation.run()))
     return "\n".join(out)
 
 
