@@ -111,18 +111,26 @@ class _Sim:
         self.where = np.full(self.n, -1, dtype=np.int64)
         self.preempted = np.zeros(self.n, dtype=np.int64)
         self.fleet: list[Replica] = [Replica(cost, i, 0.0, static) for i in range(replicas)]
+        self.every: dict[int, Replica] = {r.index: r for r in self.fleet}   # released ones too
         self.rr = 0
         self.samples: list[tuple[float, int, int, float, int]] = []
         self.events = 0
         self.autoscaler = autoscaler
         self.scale_events: list[tuple[float, int]] = [(0.0, replicas)]
+        # Queue and KV are sampled at most ~20,000 times a run (every step for short runs).
+        self.sample_every = work.duration / 20_000 if work.count else 0.0
 
     # --- routing ------------------------------------------------------------------------
     def route(self, now: float) -> Replica:
-        live = [r for r in self.fleet if r.ready_at <= now and not r.draining and r.retired_at is None]
-        if not live:     # every replica still starting: queue at the one ready first
-            live = sorted((r for r in self.fleet if r.retired_at is None and not r.draining),
-                          key=lambda r: r.ready_at)[:1] or [self.fleet[0]]
+        if len(self.fleet) == 1:
+            return self.fleet[0]
+        if self.autoscaler is None:
+            live = self.fleet
+        else:
+            open_ = [r for r in self.fleet if r.retired_at is None and not r.draining]
+            live = [r for r in open_ if r.ready_at <= now]
+            if not live:     # every replica still starting: queue at the one ready first
+                live = sorted(open_, key=lambda r: r.ready_at)[:1] or [self.fleet[0]]
         if self.router == "least":
             return min(live, key=lambda r: (r.outstanding, r.index))
         self.rr += 1
@@ -134,6 +142,7 @@ class _Sim:
         i = 0
         clock: list[tuple[float, int]] = []          # (time a replica is free, replica index)
         next_control = 0.0 if self.autoscaler else math.inf
+        next_sample = 0.0
         while True:
             t_arr = float(arrival[i]) if i < self.n else math.inf
             t_rep = clock[0][0] if clock else math.inf
@@ -143,7 +152,8 @@ class _Sim:
                 now = next_control
                 next_control = now + self.autoscaler.interval
                 for r in self.autoscaler.control(self, now):
-                    if r.index >= len(self.fleet):
+                    if r.index not in self.every:
+                        self.every[r.index] = r
                         self.fleet.append(r)
                     if r.busy_until is None and r.outstanding:
                         start = max(now, r.ready_at)
@@ -164,20 +174,24 @@ class _Sim:
                 i += 1
                 continue
             now, index = heapq.heappop(clock)
-            r = self.fleet[index]
+            r = self.every[index]
             end = self.step(r, now, t_arr)
             if end is None:
                 r.busy_until = None
             else:
                 r.busy_until = end
                 heapq.heappush(clock, (end, index))
-            running = sum(len(x.decoding) + len(x.prefilling) for x in self.fleet)
-            waiting = sum(len(x.waiting) for x in self.fleet)
-            kv = sum(x.kv_used() for x in self.fleet) / (self.cost.kv_tokens * max(1, len(self.live(now))))
-            self.samples.append((now, waiting, running, kv, len(self.live(now))))
+            if now >= next_sample:
+                next_sample = now + self.sample_every
+                self.sample(now)
 
-    def live(self, now: float) -> list[Replica]:
-        return [r for r in self.fleet if r.retired_at is None and r.ready_at <= now]
+    def sample(self, now: float) -> None:
+        live = [r for r in self.fleet if r.retired_at is None]
+        serving = [r for r in live if r.ready_at <= now] or live[:1]
+        running = sum(len(x.decoding) + len(x.prefilling) for x in live)
+        waiting = sum(len(x.waiting) for x in live)
+        kv = sum(x.kv_used() for x in serving) / (self.cost.kv_tokens * max(1, len(serving)))
+        self.samples.append((now, waiting, running, kv, len(serving)))
 
     # --- one engine step (or a run of identical decode steps) --------------------------------
     def step(self, r: Replica, now: float, horizon: float) -> float | None:
@@ -327,11 +341,11 @@ def simulate(cost: StepCost, work: Workload, replicas: int = 1, router: str = "l
     sim.run()
     end = float(np.nanmax(sim.finish)) if work.count and not np.all(np.isnan(sim.finish)) else 0.0
     paid = 0.0
-    for r in sim.fleet:
+    for r in sim.every.values():
         stop = r.retired_at if r.retired_at is not None else end
         born = r.ready_at - (cost.cold_start if autoscaler is not None and r.ready_at > 0 else 0.0)
         paid += max(0.0, stop - born)
     peak = max((n for _, n in sim.scale_events), default=replicas)
     return SimResult(work.arrival, sim.first, sim.finish, work.prompt, work.output, sim.where, sim.preempted,
-                     np.array(sim.samples, dtype=float).reshape(-1, 5), sum(r.preemptions for r in sim.fleet),
-                     sum(r.steps for r in sim.fleet), sim.events, paid, peak, cost, sim.scale_events)
+                     np.array(sim.samples, dtype=float).reshape(-1, 5), sum(r.preemptions for r in sim.every.values()),
+                     sum(r.steps for r in sim.every.values()), sim.events, paid, peak, cost, sim.scale_events)
