@@ -55,6 +55,7 @@ class SimulationReport(BaseModel):
     goodput_share: float
     slo: dict[str, float]
     preemptions: int
+    rejected: int                    # prompts longer than the KV cache: never served
     kv_utilisation_mean: float
     kv_utilisation_max: float
     queue_mean: float
@@ -111,7 +112,7 @@ def report(res: SimResult, workload: str, wall: float, replicas: int,
         request_throughput=float(done.sum() / span) if span else 0.0,
         output_token_throughput=float(res.output[done].sum() / span) if span else 0.0,
         goodput=float(ok.sum() / span) if span else 0.0, goodput_share=float(ok.mean()) if len(ok) else 0.0,
-        slo=dict(res.cost.slo), preemptions=res.preemptions,
+        slo=dict(res.cost.slo), preemptions=res.preemptions, rejected=res.rejected,
         kv_utilisation_mean=kv_mean, kv_utilisation_max=float(samples[:, 3].max()) if len(samples) else 0.0,
         queue_mean=q_mean, queue_max=int(samples[:, 1].max()) if len(samples) else 0,
         steps=res.steps, events=res.events, wall_s=wall, events_per_s=res.events / wall if wall > 0 else 0.0,
@@ -137,7 +138,8 @@ def render_text(rep: SimulationReport) -> str:
         f"  goodput              {rep.goodput:.3g} request/s ({rep.goodput_share:.1%} meet the SLO: {slo})",
         f"  queue                mean {rep.queue_mean:.3g}, max {rep.queue_max:,} waiting",
         f"  KV cache             mean {rep.kv_utilisation_mean:.1%}, max {rep.kv_utilisation_max:.1%}",
-        f"  preemptions          {rep.preemptions:,}",
+        f"  preemptions          {rep.preemptions:,}" + (f"; {rep.rejected:,} requests rejected (prompt "
+                                                           "larger than the KV cache)" if rep.rejected else ""),
         f"  engine steps         {rep.steps:,} ({rep.events:,} events, {rep.wall_s:.2f} s, "
         f"{rep.events_per_s:,.0f} events/s)",
     ]

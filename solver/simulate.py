@@ -96,6 +96,7 @@ class SimResult:
     static_peak_replicas: int
     cost: StepCost
     scale_events: list[tuple[float, int]] = field(default_factory=list)   # (time, replicas)
+    rejected: int = 0                         # prompts longer than the whole KV cache
 
 
 class _Sim:
@@ -115,6 +116,7 @@ class _Sim:
         self.rr = 0
         self.samples: list[tuple[float, int, int, float, int]] = []
         self.events = 0
+        self.rejected = 0
         self.autoscaler = autoscaler
         self.scale_events: list[tuple[float, int]] = [(0.0, replicas)]
         # Queue and KV are sampled at most ~20,000 times a run (every step for short runs).
@@ -205,15 +207,20 @@ class _Sim:
             n_dec = len(r.decoding)
         budget = cost.token_budget - n_dec
         chunks: list[tuple[_Seq, int, int]] = []
+        free = cost.kv_tokens - r.kv_used() - n_dec      # KV left once every decode has its token
         for s in r.prefilling:
-            if budget <= 0:
+            take = min(s.prompt - s.prefilled, budget, int(free))
+            if take <= 0:
                 break
-            take = min(s.prompt - s.prefilled, budget)
             chunks.append((s, s.prefilled, s.prefilled + take))
             budget -= take
-        free = cost.kv_tokens - r.kv_used() - n_dec
+            free -= take
         while r.waiting and budget > 0 and len(r.decoding) + len(r.prefilling) < cost.max_seqs:
             s = r.waiting[0]
+            if s.prompt + cost.block_size > cost.kv_tokens:     # can never fit: the engine rejects it
+                r.waiting.popleft()
+                self.rejected += 1
+                continue
             take = min(s.prompt, budget)
             if take + cost.block_size > free:
                 break
@@ -224,6 +231,9 @@ class _Sim:
             budget -= take
             free -= take + cost.block_size
         if not n_dec and not chunks:
+            if r.prefilling and len(r.prefilling) > 1:
+                self.preempt(r)          # partial prefills hold the whole cache: free the latest
+                return now
             return None
         context = (r.ctx_offset + n_dec * r.k) / n_dec if n_dec else 0.0
         if not chunks and n_dec:
@@ -348,4 +358,5 @@ def simulate(cost: StepCost, work: Workload, replicas: int = 1, router: str = "l
     peak = max((n for _, n in sim.scale_events), default=replicas)
     return SimResult(work.arrival, sim.first, sim.finish, work.prompt, work.output, sim.where, sim.preempted,
                      np.array(sim.samples, dtype=float).reshape(-1, 5), sum(r.preemptions for r in sim.every.values()),
-                     sum(r.steps for r in sim.every.values()), sim.events, paid, peak, cost, sim.scale_events)
+                     sum(r.steps for r in sim.every.values()), sim.events, paid, peak, cost, sim.scale_events,
+                     sim.rejected)

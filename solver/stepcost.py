@@ -124,7 +124,9 @@ def compile_step_cost(spec, deployment: str | None = None,  # type: ignore[no-un
 
     cap = int(number("max_seqs", at))
     if batch_known:
-        cap = min(cap, max(1, int(number("batch", at))))
+        fixed = ev.values(only=[f"{d}.batch"]).get(f"{d}.batch")
+        if fixed is not None and fixed.is_number:
+            cap = min(cap, max(1, int(fixed)))
     kv = int(number("kv_capacity_tokens", at))
     if kv <= 0:
         raise InferError([Diagnostic("E1003", f"`{d}` has no room for a KV cache "
