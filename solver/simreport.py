@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from solver.simulate import SimResult
 
-__all__ = ["Percentiles", "SimulationReport", "report", "render_text", "write_csv", "write_plots"]
+__all__ = ["Percentiles", "SimulationReport", "render_text", "report", "write_csv", "write_plots"]
 
 
 class Percentiles(BaseModel):

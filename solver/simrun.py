@@ -93,7 +93,8 @@ def _fleet(res: SimResult, static_res: SimResult, autoscaler) -> Fleet:  # type:
     static_seconds = peak * end
     return Fleet(
         replicas_over_time=[(float(t), int(n)) for t, n in res.scale_events], peak_replicas=peak,
-        gpu_hours=res.replica_seconds * cost.gpu_count / 3600, cost_usd=res.replica_seconds / 3600 * cost.price_per_hour,
+        gpu_hours=res.replica_seconds * cost.gpu_count / 3600,
+        cost_usd=res.replica_seconds / 3600 * cost.price_per_hour,
         static_gpu_hours=static_seconds * cost.gpu_count / 3600,
         static_cost_usd=static_seconds / 3600 * cost.price_per_hour,
         slo_violations_while_starting=int((at_risk & ~ok).sum()),

@@ -250,10 +250,10 @@ class _Sim:
             heap = r.finish_heap
             while heap and heap[0][0] <= r.k:
                 _, epoch, rid = heapq.heappop(heap)
-                s = r.decoding.get(rid)
-                if s is None or s.epoch != epoch:
+                seq = r.decoding.get(rid)
+                if seq is None or seq.epoch != epoch:
                     continue
-                self.done(r, s, end)
+                self.done(r, seq, end)
         # prefill chunks: a prompt whose last chunk ran emits its first token at the step's end
         for s, a, b in chunks:
             s.prefilled = b

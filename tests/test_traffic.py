@@ -83,7 +83,7 @@ def test_a_malformed_trace_is_a_diagnostic_on_the_command_line(tmp_path: Path,
     path.write_text("arrival,prompt,output\n0,10,3\n1,ten,3\n", encoding="utf-8")
     assert main(["simulate", str(SIM), "--trace", str(path)]) == 1
     err = capsys.readouterr().err
-    assert f"error[E1001]" in err and f"{path}:3:" in err and "Traceback" not in err
+    assert "error[E1001]" in err and f"{path}:3:" in err and "Traceback" not in err
 
 
 # --- the step cost is the spec's own formula ---------------------------------------------------
