@@ -251,3 +251,68 @@ def markdown(results: list[LqResult], saturation: dict[str, tuple[float, float, 
     lines += ["", "| row | trace statistic | published | recomputed |", "|---|---|---|---|"]
     lines += [f"| {rid} | {metric} | {pub:g} | {ours:.4g} |" for rid, metric, pub, ours in traces]
     return "\n".join(lines)
+
+
+# Formula against simulation on the worked example (specs/traffic-chat.infer): where the
+# approximation's assumptions hold, and where they do not (docs/traffic.md).
+SCENARIOS: list[tuple[str, float, float, float]] = [     # label, rate (req/s), arrival CV, length CV
+    ("Poisson, fixed lengths, light load", 5.0, 1.0, 0.0),
+    ("Poisson, fixed lengths, moderate load", 10.0, 1.0, 0.0),
+    ("Poisson, fixed lengths, heavy load", 15.0, 1.0, 0.0),
+    ("Poisson, trace-like lengths (CV 0.96 / 0.77)", 10.0, 1.0, -1.0),
+    ("bursts: gamma arrivals, CV 3", 10.0, 3.0, 0.0),
+    ("heavy tails: lengths CV 2", 10.0, 1.0, 2.0),
+    ("near saturation (the p99 SLO's rate)", 19.29, 1.0, -1.0),
+]
+COMPARED = ("ttft_mean", "ttft_p99", "itl", "e2e_p99")
+
+
+def agreement(spec_path: Path | None = None, duration: float = 600.0, seeds: int = 3
+              ) -> list[tuple[str, float, dict[str, tuple[float, float]]]]:
+    """(scenario, utilisation, {quantity: (formula, simulation)}) for each scenario, seconds."""
+    from solver.api import Spec
+    from solver.simulate import simulate
+    from solver.stepcost import compile_step_cost
+    from solver.traces import generate
+
+    path = spec_path or REPO / "specs" / "traffic-chat.infer"
+    out = []
+    cost = None
+    for label, rate, arrival_cv, length_cv in SCENARIOS:
+        p_cv, o_cv = (0.96, 0.77) if length_cv < 0 else (length_cv, length_cv)
+        spec = Spec.load(path, [f"peak.request_rate={rate}", f"peak.arrival_cv={arrival_cv}",
+                                f"peak.prompt_cv={p_cv}", f"peak.output_cv={o_cv}"])
+        v = spec.evaluator.values(only=[f"peak.{q}" for q in (*COMPARED, "utilisation")])
+        cost = cost or compile_step_cost(spec)
+        sims: dict[str, list[float]] = {q: [] for q in COMPARED}
+        for seed in range(seeds):
+            res = simulate(cost, generate(rate, duration, arrival_cv, 1155, 211, seed, None, p_cv, o_cv))
+            ttft, e2e = res.first_token - res.arrival, res.finish - res.arrival
+            many = res.output > 1
+            sims["ttft_mean"].append(float(ttft.mean()))
+            sims["ttft_p99"].append(float(np.percentile(ttft, 99)))
+            sims["itl"].append(float(np.mean((res.finish[many] - res.first_token[many]) / (res.output[many] - 1))))
+            sims["e2e_p99"].append(float(np.percentile(e2e, 99)))
+        out.append((label, float(v["peak.utilisation"]),
+                    {q: (float(v[f"peak.{q}"]), statistics.mean(sims[q])) for q in COMPARED}))
+    return out
+
+
+def agreement_markdown(rows: list[tuple[str, float, dict[str, tuple[float, float]]]]) -> str:
+    head = "| scenario | utilisation | " + " | ".join(f"{q}: formula / simulation (error)" for q in COMPARED) + " |"
+    lines = [head, "|---|---|" + "---|" * len(COMPARED)]
+    for label, util, cells in rows:
+        parts = []
+        for q in COMPARED:
+            f, s = cells[q]
+            unit, k = ("s", 1.0) if max(f, s) >= 1 else ("ms", 1e3)
+            parts.append(f"{f * k:.3g} / {s * k:.3g} {unit} ({f / s - 1:+.0%})")
+        lines.append(f"| {label} | {util:.0%} | " + " | ".join(parts) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":     # python -m solver.validate_traffic: the tables of docs/validation.md and docs/traffic.md
+    results, saturation = predict()
+    print(markdown(results, saturation, trace_checks()))
+    print()
+    print(agreement_markdown(agreement()))
