@@ -773,6 +773,10 @@ def markdown(v: Validation) -> str:
                                           "in solver/validation.py.")
         state = "" if r.far else " (now within the limit)"
         out.append(f"- **{r.id} ({_pct(r.error)}, {r.metric}){state}.** {reason}\n")
+    # Sections other validators keep beside this page (docs/validation-*.md, e.g. latency under load
+    # from solver/validate_traffic.py), appended verbatim so docs/validation.md stays the one index.
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    out += [p.read_text(encoding="utf-8").rstrip() + "\n" for p in sorted(docs.glob("validation-*.md"))]
     return "\n".join(out)
 
 
