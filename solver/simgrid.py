@@ -139,7 +139,7 @@ def render_grid(reports: list[dict[str, Any]]) -> str:
         reps = "auto" if pt["autoscale"] is not None else str(pt["replicas"])
 
         def ms(v: float | None) -> str:
-            return "—" if v is None else f"{v * 1e3:.1f} ms" if v < 10 else f"{v:.1f} s"
+            return "—" if v is None else f"{v * 1e3:.1f} ms" if v < 1 else f"{v:.2f} s"
         lines.append(f"{rate:>8} {reps:>8} {ms(r['ttft_s']['p50']):>10} {ms(r['ttft_s']['p99']):>10} "
                      f"{ms(r['tpot_s']['mean']):>10} {ms(r['e2e_s']['p99']):>10} "
                      f"{r['goodput_share']:>9.1%} {r['request_throughput']:>8.3g}")

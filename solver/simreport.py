@@ -64,7 +64,12 @@ class SimulationReport(BaseModel):
     events: int
     wall_s: float
     events_per_s: float
+    # queue and KV over time, at most TIMELINE_POINTS samples: (s, waiting, running, KV share, replicas)
+    timeline: list[tuple[float, int, int, float, int]] = []
     fleet: Fleet | None = None
+
+
+TIMELINE_POINTS = 300
 
 
 def _pct(x: np.ndarray) -> Percentiles:
@@ -116,7 +121,14 @@ def report(res: SimResult, workload: str, wall: float, replicas: int,
         kv_utilisation_mean=kv_mean, kv_utilisation_max=float(samples[:, 3].max()) if len(samples) else 0.0,
         queue_mean=q_mean, queue_max=int(samples[:, 1].max()) if len(samples) else 0,
         steps=res.steps, events=res.events, wall_s=wall, events_per_s=res.events / wall if wall > 0 else 0.0,
-        fleet=fleet)
+        timeline=_timeline(samples), fleet=fleet)
+
+
+def _timeline(samples: np.ndarray) -> list[tuple[float, int, int, float, int]]:
+    if not len(samples):
+        return []
+    pick = np.unique(np.linspace(0, len(samples) - 1, min(TIMELINE_POINTS, len(samples))).astype(int))
+    return [(round(float(t), 3), int(w), int(r), round(float(k), 4), int(n)) for t, w, r, k, n in samples[pick]]
 
 
 def _ms(v: float | None) -> str:

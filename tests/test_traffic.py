@@ -232,6 +232,7 @@ def test_cli_json_csv_and_usage_errors(tmp_path: Path, capsys: pytest.CaptureFix
     assert out["deployment"] == "chat" and out["completed"] == out["requests"] > 50
     assert out["ttft_s"]["p50"] <= out["ttft_s"]["p99"]
     assert out["slo"] == {"ttft": 2.0} and out["goodput_share"] == 1.0
+    assert 0 < len(out["timeline"]) <= 300 and all(0 <= row[3] <= 1 for row in out["timeline"])
     assert csv_path.read_text(encoding="utf-8").count("\n") == out["requests"] + 1
     assert main(["simulate", str(SIM), "--rate", "4", "--arrivals", "weibull"]) == 2
     assert "poisson" in capsys.readouterr().err
