@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import REPO
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lang.diagnostics import InferError, SourceMap, render_all
 from solver.api import Spec
@@ -252,3 +254,32 @@ def test_cli_trace_slice_with_plots(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "TTFT" in out and "p99" in out and "300 requests" in out
     assert (tmp_path / "latency-cdf.png").stat().st_size > 1000
     assert (tmp_path / "queue-kv.png").exists()
+
+
+def test_past_saturation_latencies_are_undefined_not_negative() -> None:
+    spec = Spec.load(CHAT, ["peak.request_rate=30"])
+    ev = spec.eval()
+    assert ev.quantities["peak.utilisation"].value > 1
+    for name in ("peak.queue_wait", "peak.ttft_p99", "peak.e2e_mean"):
+        assert name not in ev.quantities and "undefined" in ev.unknown[name]
+    assert any(r.text.endswith("utilisation < 1") and r.holds is False for r in ev.requirements)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(st.tuples(st.floats(0, 1e6, allow_nan=False), st.integers(1, 10**6), st.integers(1, 10**5)),
+                     min_size=1, max_size=30),
+       junk=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20))
+def test_trace_reader_round_trips_and_never_crashes(tmp_path_factory: pytest.TempPathFactory,
+                                                    rows: list[tuple[float, int, int]], junk: str) -> None:
+    folder = tmp_path_factory.mktemp("trace")
+    good = folder / "t.csv"
+    good.write_text("arrival,prompt,output\n" + "".join(f"{t!r},{p},{o}\n" for t, p, o in rows), encoding="utf-8")
+    w = read_trace(good)
+    assert w.count == len(rows) and sorted(w.prompt.tolist()) == sorted(p for _, p, _ in rows)
+    assert w.arrival[0] == 0.0 and np.all(np.diff(w.arrival) >= 0)
+    bad = folder / "b.csv"
+    bad.write_text("arrival,prompt,output\n0,1,1\n" + junk + "\n", encoding="utf-8")
+    try:
+        read_trace(bad)
+    except InferError as err:
+        assert err.diagnostics[0].code == "E1001" and err.diagnostics[0].span is not None
