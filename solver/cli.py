@@ -95,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="predict every published measurement and report the error")
     p.add_argument("--csv", type=Path, help="measurements (default: validation/measured.csv)")
     p.add_argument("--markdown", action="store_true", help="print the docs/validation.md table")
+    p.add_argument("--load", action="store_true",
+                   help="latency under load: the LQ rows and formula-vs-simulation tables (docs/validation-load.md)")
     p.add_argument("-o", "--output", type=Path)
     p.set_defaults(run=cmd_validate)
 
@@ -264,6 +266,12 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from solver.validation import run_validation
+
+    if args.load:
+        from solver.validate_traffic import tables
+
+        print(tables())
+        return EXIT_OK
 
     return run_validation(args)
 

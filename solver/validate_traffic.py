@@ -23,6 +23,7 @@ request rate and median lengths recomputed from validation/traces/.
 from __future__ import annotations
 
 import csv
+import math
 import re
 import statistics
 import tempfile
@@ -30,8 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import sympy
 
-__all__ = ["SETUPS", "LqResult", "markdown", "predict", "trace_checks"]
+__all__ = ["SETUPS", "LqResult", "agreement", "agreement_markdown", "markdown", "predict", "tables", "trace_checks"]
 
 REPO = Path(__file__).resolve().parent.parent
 FEATURES = REPO / "validation" / "features.csv"
@@ -50,6 +52,7 @@ SEEDS = 5
 REQUESTS = 200
 VLLM_SERVE = "max_batched_tokens = 2048 token"   # vLLM 0.8.5 V1 `vllm serve` default
 METRICS = ("ttft_mean", "ttft_p99", "tpot_mean", "request_throughput")
+_NO_SIM = {m: math.nan for m in METRICS}
 
 
 @dataclass(frozen=True)
@@ -94,8 +97,8 @@ def _spec_text(rates: dict[str, list[float]], output: float) -> str:
         lines += [f"d{i} = serving.deployment {{", f"  model = {model}", f"  gpu = {gpu}", f"  tp = {tp}",
                   f"  prompt = {PROMPT_MEAN:.4f} token", f"  output = {output:.4f} token", "  batch: count",
                   f"  {VLLM_SERVE}", "}"]
-        for j, rate in enumerate(rates.get(name, [])):
-            lines += [f"l{i}_{j} = traffic.load {{", f"  deployment = d{i}", f"  request_rate = {rate:g} request/s",
+        if rates.get(name):      # one load record a model; each rate is set when it is evaluated
+            lines += [f"l{i} = traffic.load {{", f"  deployment = d{i}", "  request_rate: request/s",
                       f"  prompt_cv = {LENGTH_CV:g}", f"  output_cv = {LENGTH_CV:g}", "}"]
     return "\n".join(lines) + "\n"
 
@@ -131,8 +134,11 @@ def _steady_capacity(cost, rate: float, output: float, window: float = 900.0) ->
     return float(late.sum() / (window - window / 3))
 
 
-def predict() -> tuple[list[LqResult], dict[str, tuple[float, float, float]]]:
-    """Every latency row, and per model the formula's and the simulation's saturation rate."""
+def predict(simulation: bool = True) -> tuple[list[LqResult], dict[str, tuple[float, float, float]]]:
+    """Every latency row, and per model the formula's and the simulation's saturation rate.
+
+    Without `simulation` the simulated figures are NaN (the formula alone takes a few seconds).
+    """
     from solver.api import Spec
     from solver.stepcost import compile_step_cost
 
@@ -148,7 +154,13 @@ def predict() -> tuple[list[LqResult], dict[str, tuple[float, float, float]]]:
         path = Path(tmp) / "lq.infer"
         path.write_text(_spec_text(rates, output), encoding="utf-8")
         spec = Spec.load(path)
-        values = spec.evaluator.values()
+        values: dict[str, sympy.Basic] = {}
+        for i, name in enumerate(SETUPS):
+            for j, rate in enumerate(rates.get(name, [])):
+                at = spec.evaluator.values(
+                    fixed={f"l{i}.request_rate": sympy.Float(rate)},
+                    only=[f"l{i}.{q}" for q in ("utilisation", "ttft_mean", "ttft_p99", "itl", "saturation_rate")])
+                values.update({f"l{i}_{j}.{k.split('.', 1)[1]}": v for k, v in at.items() if k.startswith(f"l{i}.")})
         costs = {name: compile_step_cost(spec, f"d{i}") for i, name in enumerate(SETUPS)}
 
     def num(name: str) -> float | None:
@@ -163,16 +175,16 @@ def predict() -> tuple[list[LqResult], dict[str, tuple[float, float, float]]]:
             continue
         sat_formula = num(f"l{i}_0.saturation_rate") or float("nan")
         top = max(rates[name])
-        sims[(name, top)] = _simulate(costs[name], top, output)
+        sims[(name, top)] = _simulate(costs[name], top, output) if simulation else _NO_SIM
         saturation[name] = (sat_formula, sims[(name, top)]["request_throughput"],
-                            _steady_capacity(costs[name], 1.5 * sat_formula, output))
+                            _steady_capacity(costs[name], 1.5 * sat_formula, output) if simulation else math.nan)
     for r in rows:
         name, rate = r["model"], _rate(r["setting"])
         assert rate is not None
         i = list(SETUPS).index(name)
         j = rates[name].index(rate)
         if (name, rate) not in sims:
-            sims[(name, rate)] = _simulate(costs[name], rate, output)
+            sims[(name, rate)] = _simulate(costs[name], rate, output) if simulation else _NO_SIM
         load = f"l{i}_{j}"
         steady = (num(f"{load}.utilisation") or 2.0) < 1
         formula = {
@@ -311,8 +323,7 @@ def agreement_markdown(rows: list[tuple[str, float, dict[str, tuple[float, float
     return "\n".join(lines)
 
 
-if __name__ == "__main__":     # python -m solver.validate_traffic: the tables of docs/validation.md and docs/traffic.md
+def tables() -> str:
+    """Every table of docs/validation-load.md and docs/traffic.md (`infer validate --load`)."""
     results, saturation = predict()
-    print(markdown(results, saturation, trace_checks()))
-    print()
-    print(agreement_markdown(agreement()))
+    return markdown(results, saturation, trace_checks()) + "\n\n" + agreement_markdown(agreement())
