@@ -77,7 +77,7 @@ class Replica:
         return self.ctx_offset + n * self.k + self.prefill_tokens + (n + len(self.prefilling)) * half_block
 
 
-@dataclass
+@dataclass(frozen=True)
 class SimResult:
     """Per request: arrival, first token and finish times (s), lengths, replica; and time series."""
 
