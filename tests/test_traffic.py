@@ -296,3 +296,31 @@ def test_lq_rows_formula_meets_the_validation_targets() -> None:
         assert len(errors) >= 5 and sum(errors) / len(errors) <= 0.20, metric
     assert saturation["Meta-Llama-3-70B-Instruct"][0] < 16          # the 70B replica saturates below 16 req/s
     assert all(published == pytest.approx(ours, rel=1e-3) for _, _, published, ours in trace_checks())
+
+
+@pytest.fixture(scope="module")
+def small_cost():  # type: ignore[no-untyped-def]
+    # A KV cache of ~30k tokens: a few long requests fill it, so admission and preemption are exercised.
+    return compile_step_cost(Spec.load(SIM, ["chat.memory_utilization=25%", "chat.max_seqs=16"]))
+
+
+@settings(max_examples=30, deadline=None)
+@given(requests=st.lists(st.tuples(st.floats(0, 20, allow_nan=False), st.integers(1, 12_000), st.integers(1, 3_000)),
+                         min_size=1, max_size=60),
+       replicas=st.integers(1, 3), static=st.booleans())
+def test_scheduler_invariants(small_cost, requests: list[tuple[float, int, int]], replicas: int,  # type: ignore[no-untyped-def]
+                              static: bool) -> None:
+    from solver.traces import from_rows
+
+    w = from_rows(requests, "random")
+    res = simulate(small_cost, w, replicas, static=static)
+    served = w.prompt + small_cost.block_size <= small_cost.kv_tokens
+    assert res.rejected == int((~served).sum()) or static
+    done = np.isfinite(res.finish)
+    assert np.array_equal(done, served) or static
+    floor = small_cost.decode(1, 0.0)
+    assert np.all(res.first_token[done] >= res.arrival[done] + floor * (1 - 1e-9))
+    assert np.all(res.finish[done] >= res.first_token[done])
+    if len(res.samples):
+        assert res.samples[:, 2].max() <= small_cost.max_seqs * replicas
+        assert res.samples[:, 3].max() <= 1.0 + 1e-9
