@@ -91,6 +91,10 @@ class Spec:
                     self.evaluator.undefined[broken[0]].removeprefix("undefined: ")
             else:
                 needs = [n for n in self.evaluator.free_of([name])]
+                undefined = [n for n in graph.upstream([name]) if n in self.evaluator.undefined]
+                if not needs and undefined:     # downstream of a division by zero (a queue past saturation)
+                    unknown[name] = "undefined: it reads " + ", ".join(f"`{n}`" for n in undefined[:3])
+                    continue
                 unknown[name] = "unknown" if node.kind in ("unknown", "choice") and needs == [name] \
                     else "needs " + ", ".join(f"`{n}`" for n in needs if n != name)
         for name, missing in graph.missing.items():

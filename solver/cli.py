@@ -100,10 +100,35 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="predict every published measurement and report the error")
     p.add_argument("--csv", type=Path, help="measurements (default: validation/measured.csv)")
     p.add_argument("--markdown", action="store_true", help="print the docs/validation.md table")
+    p.add_argument("--load", action="store_true",
+                   help="latency under load: the LQ rows and formula-vs-simulation tables (docs/validation-load.md)")
     p.add_argument("-o", "--output", type=Path)
     p.add_argument("--feature", choices=["speculation", "vision"],
                    help="validate one feature's rows of validation/features.csv instead")
     p.set_defaults(run=cmd_validate)
+
+    p = sub.add_parser("simulate", help="replay a trace or random arrivals through the deployment's engine")
+    _spec_arg(p)
+    _set_arg(p)
+    w = p.add_mutually_exclusive_group()
+    w.add_argument("--trace", metavar="FILE", help="Azure trace CSV, or CSV/JSONL of arrival,prompt,output")
+    w.add_argument("--rate", metavar="R[,R...]", help="request/s of generated arrivals (a list makes a grid)")
+    w.add_argument("--curve", nargs="?", const="", metavar="NAME", help="arrivals following a load curve record")
+    p.add_argument("--duration", default="600", help="seconds of generated traffic (600, 10m, 1h)")
+    p.add_argument("--arrivals", default="poisson", help="poisson | gamma:CV (bursty when CV > 1)")
+    p.add_argument("--length-cv", default="0,0", metavar="P,O", help="CV of generated prompt and output lengths")
+    p.add_argument("--replicas", default="1", metavar="N[,N...]", help="replicas behind the router")
+    p.add_argument("--autoscale", nargs="?", const="", metavar="POLICY", help="follow the spec's scaling policy")
+    p.add_argument("--router", choices=["least", "round-robin"], default="least")
+    p.add_argument("--batching", choices=["continuous", "static"], default="continuous")
+    p.add_argument("--deployment", metavar="NAME", help="which deployment, when the spec holds several")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--speedup", type=float, default=1.0, help="replay K times faster")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler for a grid (default: a local one)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--csv", type=Path, metavar="FILE", help="per-request results")
+    p.add_argument("--plot", type=Path, metavar="DIR", help="latency CDF, queue and KV over time (PNG)")
+    p.set_defaults(run=cmd_simulate)
     return parser
 
 
@@ -263,6 +288,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return run_cli(args)
     from solver.validation import run_validation
 
+    if args.load:
+        from solver.validate_traffic import tables
+
+        print(tables())
+        return EXIT_OK
+
     return run_validation(args)
 
 
@@ -278,6 +309,21 @@ def _validate_vision(args: argparse.Namespace) -> int:
     else:
         print(text, end="")
     return EXIT_OK if all(r.met for r in rows if r.predicted is not None) else 1
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from solver.simgrid import options_from_args, run_from_args
+    from solver.simrun import SimUsage
+
+    spec = _load(args)
+    try:
+        text, notes = run_from_args(spec, args, options_from_args(args))
+    except SimUsage as err:
+        raise _Usage(str(err)) from None
+    print(text)
+    for note in notes:
+        print(note, file=sys.stderr)
+    return EXIT_OK
 
 
 _files_read: list[str] = []

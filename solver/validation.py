@@ -798,6 +798,10 @@ def markdown(v: Validation) -> str:
     from solver import validate_speculation  # features.csv's SD rows: their own section
 
     out.append(validate_speculation.markdown(validate_speculation.run()))
+    # Sections other validators keep beside this page (docs/validation-*.md, e.g. latency under load
+    # from solver/validate_traffic.py), appended verbatim so docs/validation.md stays the one index.
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    out += [p.read_text(encoding="utf-8").rstrip() + "\n" for p in sorted(docs.glob("validation-*.md"))]
     return "\n".join(out)
 
 
