@@ -79,7 +79,7 @@ function show(x, meta, exactOk) {
   let unit = meta.factor ? meta.unit : null;
   let factor = meta.factor || 1;
   if (unit === null) {
-    if (meta.dim === null || meta.dim === undefined) return { value: x, unit: "", text: formatNumber(x, exactOk) };
+    if (!meta.dim) return { value: x, unit: "", text: formatNumber(x, exactOk) };
     [unit, factor] = pickUnit(x, meta.dim);
   }
   const scaled = x / factor;
@@ -221,7 +221,7 @@ function solveGoal(goal) {
   if (best === null) {
     return { error: "no solution: " + (outcomes[0].reason || (outcomes[0].broken ? "requirement `" + outcomes[0].broken.text + "`" : "no option satisfies every requirement")), candidates: candidates };
   }
-  return { answer: show(best.objective, meta), x: best.x, binding: best.binding ? best.binding.text : null,
+  return { answer: show(best.objective, meta), x: best.x, fixed: best.fixed, binding: best.binding ? best.binding.text : null,
            chosen: label(best), candidates: candidates, varSlot: varSlot };
 }
 
@@ -357,7 +357,7 @@ function renderDerivation(v) {
   if (!n.formula) { box.append(el("p", {}, n.kind === "input" ? "an input of the spec" : n.kind)); return; }
   const filled = n.template.replace(/@(\d+)@/g, (_, k) => { const t = showNode(Number(k), v).text; return t.includes(" ") && t.includes("/") ? "(" + t + ")" : t; });
   box.append(el("pre", { "data-derivation": n.name }, `${short(n.name)} = ${n.formula}\n${" ".repeat(short(n.name).length)} = ${filled}\n${" ".repeat(short(n.name).length)} = ${result}`));
-  const deps = n.deps.filter((d) => NODES[d].kind === "derived");
+  const deps = (n.deps || []).filter((d) => NODES[d].kind === "derived");
   if (deps.length) {
     const p = el("p", {}, "reads: ");
     deps.forEach((d) => p.append(el("a", { href: "#derivation", onclick: (ev) => { ev.preventDefault(); selected = d; update(); } }, NODES[d].name), " "));
@@ -388,6 +388,7 @@ function start() {
   for (const g of GOALS) {
     const r = solveGoal(g);
     if (r.varSlot !== null && r.varSlot !== undefined && r.x !== undefined) { state[r.varSlot] = r.x; NODES[r.varSlot].sync && NODES[r.varSlot].sync(); }
+    for (const c in r.fixed || {}) { state[c] = r.fixed[c]; const s = document.querySelector(`select[data-input="${NODES[c].name}"]`); if (s) s.value = String(r.fixed[c]); }
   }
   const firstGoal = GOALS.find((g) => g.target !== null);
   selected = firstGoal ? firstGoal.target : null;

@@ -260,6 +260,7 @@ def page_model(graph: Graph, widened: list[Widened], title: str) -> dict[str, ob
     slots = {name: i for i, name in enumerate(order)}
     sym_slots = {graph.nodes[n].symbol: i for n, i in slots.items()}
     wide = {w.path: w for w in widened}
+    owners = {graph.nodes[n].owner for n in graph.root_names}
     nodes = []
     dims: set[str] = set()
     body = []
@@ -271,15 +272,15 @@ def page_model(graph: Graph, widened: list[Widened], title: str) -> dict[str, ob
         unit = display_unit(node)
         entry: dict[str, object] = {
             "name": name, "kind": node.kind, "dim": key, "unit": unit, "factor": _factor(unit, node.dim),
-            "text": node.dim == TEXT, "bool": node.dim == BOOL, "owner": node.owner,
-            "root": name in graph.root_names, "deps": [slots[d] for d in node.deps],
+            "text": node.dim == TEXT, "bool": node.dim == BOOL, "owner": node.owner if node.owner in owners else None,
+            "root": name in graph.root_names or (node.kind == "choice" and node.owner in owners), "deps": [slots[d] for d in node.deps],
             "whole": node.whole, "own": Path(node.span.file).name == Path(graph.path).name,
         }
         if node.kind == "input" and node.expr is not None:
             entry["value"] = float(node.expr) if node.expr.is_number else 0.0
         if node.kind == "derived" and node.expr is not None:
             body.append(f"v[{slots[name]}] = {to_js(node.expr, sym_slots)};")
-            if node.formula is not None:
+            if node.formula is not None and node.owner in owners:     # derivations of the spec's records
                 entry["formula"] = show_formula(node.formula, name, graph)
                 entry["template"] = _template(node, graph, slots)
         if node.kind == "choice":
@@ -294,7 +295,8 @@ def page_model(graph: Graph, widened: list[Widened], title: str) -> dict[str, ob
                 and not entry["text"] and not entry["bool"]:
             factor = entry["factor"] or 1.0
             entry["slider"] = _slider(node, float(entry["value"]), float(factor))  # type: ignore[arg-type]
-        nodes.append(entry)
+        # Defaults left out (the page reads a missing key as false): the catalogs hold ~1,800 nodes.
+        nodes.append({k: x for k, x in entry.items() if x is not None and x is not False and x != [] and x != ""})
     requirements = []
     for r in graph.requirements:
         parts = _split(r.expr)
