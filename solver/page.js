@@ -339,7 +339,7 @@ function renderQuantities(v) {
   body.textContent = "";
   NODES.forEach((n, i) => {
     if (!n.root || n.kind === "input" && !n.slider && n.value === undefined) return;
-    const s = showNode(i, v);
+    const s = n.kind === "choice" ? { value: null, text: n.options[n.values.indexOf(v[i])] || "?" } : showNode(i, v);
     const row = el("tr", { "data-name": n.name, "data-value": s.value === null ? "" : String(s.value), class: selected === i ? "sel" : "" },
       el("td", {}, el("a", { href: "#derivation", onclick: (ev) => { ev.preventDefault(); selected = i; update(); } }, short(n.name))),
       el("td", { class: "num" }, s.text));
@@ -390,8 +390,12 @@ function start() {
     if (r.varSlot !== null && r.varSlot !== undefined && r.x !== undefined) { state[r.varSlot] = r.x; NODES[r.varSlot].sync && NODES[r.varSlot].sync(); }
     for (const c in r.fixed || {}) { state[c] = r.fixed[c]; const s = document.querySelector(`select[data-input="${NODES[c].name}"]`); if (s) s.value = String(r.fixed[c]); }
   }
-  const firstGoal = GOALS.find((g) => g.target !== null);
-  selected = firstGoal ? firstGoal.target : null;
+  // Open on the quantity that limits the first goal (its binding requirement's side), else the first result.
+  const first = GOALS.length ? solveGoal(GOALS[0]) : null;
+  const binding = first && first.binding ? REQS.find((r) => r.text === first.binding) : null;
+  selected = binding && binding.node !== undefined ? binding.node
+    : NODES.findIndex((n) => n.root && n.kind === "derived" && n.formula);
+  if (selected < 0) selected = null;
   render();
 }
 

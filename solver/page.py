@@ -170,7 +170,7 @@ class _Printer(JavascriptCodePrinter):
         return "false"
 
     def _print_Rational(self, expr: sympy.Rational) -> str:
-        return f"({float(expr)!r})" if expr.q != 1 else f"({float(expr.p)!r})"
+        return repr(float(expr))
 
     def _print_Integer(self, expr: sympy.Integer) -> str:
         return repr(float(expr)) if abs(int(expr)) >= 2 ** 53 else str(int(expr))
@@ -273,7 +273,8 @@ def page_model(graph: Graph, widened: list[Widened], title: str) -> dict[str, ob
         entry: dict[str, object] = {
             "name": name, "kind": node.kind, "dim": key, "unit": unit, "factor": _factor(unit, node.dim),
             "text": node.dim == TEXT, "bool": node.dim == BOOL, "owner": node.owner if node.owner in owners else None,
-            "root": name in graph.root_names or (node.kind == "choice" and node.owner in owners), "deps": [slots[d] for d in node.deps],
+            "root": name in graph.root_names or (node.kind == "choice" and node.owner in owners),
+            "deps": [slots[d] for d in node.deps],
             "whole": node.whole, "own": Path(node.span.file).name == Path(graph.path).name,
         }
         if node.kind == "input" and node.expr is not None:

@@ -130,7 +130,7 @@ function memory(v) {
   const total = Math.max(dev, used);
   const svg = svgEl("svg", { viewBox: "0 0 480 110", role: "img", "aria-label": "memory breakdown" });
   let x = 10;
-  const meta = { dim: "B" };
+  const meta = NODES[F("memory_per_gpu")] || { dim: "B" };      // shown in the spec's unit (GiB)
   parts.forEach(([name, b], k) => {
     const w = Math.max(0, b / total * 460);
     svg.append(svgEl("rect", { x: x, y: 10, width: w, height: 36, class: "mem m" + k }));
