@@ -10,10 +10,30 @@ const state = new Float64Array(N);          // inputs, choices and unknowns as t
 NODES.forEach((n, i) => { if (n.value !== undefined) state[i] = n.value; });
 NODES.forEach((n, i) => { if (n.kind === "unknown") state[i] = 1; });
 const fn = (body) => new Function("v", "return " + body + ";");
+// The graph as one function over the slots of `v`, formulas in topological order (slot order).
+const compileSlots = (slots) => new Function("v", slots.map((i) => `v[${i}] = ${FORMULA[i]};`).join("\n"));
+const DERIVED = Object.keys(FORMULA).map(Number).sort((a, b) => a - b);
+const evaluate = compileSlots(DERIVED);
 const REQS = PAGE.requirements.map((r) => Object.assign({}, r, {
   truthFn: fn(r.truth), lhsFn: r.lhs ? fn(r.lhs) : null, rhsFn: r.rhs ? fn(r.rhs) : null,
 }));
-const GOALS = PAGE.goals.map((g) => Object.assign({}, g, { objFn: fn(g.objective) }));
+const GOALS = PAGE.goals.map((g) => Object.assign({}, g, { objFn: fn(g.objective), moved: movedBy(g) }));
+
+// What a goal's unknown moves: the formulas downstream of it that its requirements or objective read.
+function movedBy(goal) {
+  if (goal.unknowns.length !== 1) return null;
+  const down = new Set([goal.unknowns[0]]);
+  for (const i of DERIVED) if ((NODES[i].deps || []).some((d) => down.has(d))) down.add(i);
+  const need = new Set();
+  const stack = goal.deps.concat(...goal.scope.map((k) => PAGE.requirements[k].deps));
+  while (stack.length) {
+    const i = stack.pop();
+    if (need.has(i)) continue;
+    need.add(i);
+    for (const d of NODES[i].deps || []) stack.push(d);
+  }
+  return compileSlots(DERIVED.filter((i) => down.has(i) && need.has(i)));
+}
 
 function compute(overrides) {
   const v = Float64Array.from(state);
@@ -145,7 +165,8 @@ function solveOne(goal, reqs, fixed, varSlot) {
   const G = PAGE.grid;
   let grid = geomspace(whole ? 1 : G.x_min, whole ? G.whole_max : G.x_max, G.points);
   if (whole) grid = Float64Array.from(new Set(Array.from(grid, Math.round))).sort();
-  const at = (x) => { const o = Object.assign({}, fixed); o[varSlot] = x; return compute(o); };
+  const base = compute(Object.assign({}, fixed, { [varSlot]: 1 }));
+  const at = (x) => { base[varSlot] = x; goal.moved(base); return base; };
   const ok = (x, slack) => {
     const v = at(x);
     return margins(reqs, v).every(([m, scale, sense, strict]) => {
@@ -191,7 +212,7 @@ function solveOne(goal, reqs, fixed, varSlot) {
   const beyond = up ? best + step : best - step;
   const past = margins(reqs, at(beyond));
   const bi = past.findIndex(([m]) => !(m >= 0));
-  const v = at(best);
+  const v = Float64Array.from(at(best));
   return { feasible: true, x: best, objective: goal.target === varSlot ? best : obj(v), binding: bi >= 0 ? reqs[bi] : null, v: v };
 }
 

@@ -133,10 +133,11 @@ def widen(path: Path) -> tuple[str, list[Widened]]:
 
 def load_widened(path: Path) -> tuple[Graph, list[Widened]]:
     """The spec's graph with catalog fields widened (or as written, where widening is refused)."""
-    original = build_graph(path, (), SourceMap())       # the spec's own errors, at its own lines
+    if not path.is_file():
+        return build_graph(path, (), SourceMap()), []    # E0400, as every command reports it
     text, widened = widen(path)
     if not widened:
-        return original, []
+        return build_graph(path, (), SourceMap()), []
     with tempfile.TemporaryDirectory(prefix="infer-page-") as tmp:
         for sibling in path.resolve().parent.glob("*.infer"):    # local imports resolve as before
             shutil.copy(sibling, Path(tmp) / sibling.name)
@@ -145,8 +146,9 @@ def load_widened(path: Path) -> tuple[Graph, list[Widened]]:
         try:
             graph = build_graph(copy, (), SourceMap())
         except InferError:
-            return original, []
-    graph.path = original.path
+            # The spec's own errors, at its own lines (or, if it has none, the page without selects).
+            return build_graph(path, (), SourceMap()), []
+    graph.path = str(path)
     return graph, widened
 
 
@@ -254,16 +256,30 @@ def _template(node: Node, graph: Graph, slots: dict[str, int]) -> str:
     return show_formula(node.formula, node.name, graph, _Marks())
 
 
+def _widened_nodes(graph: Graph, widened: list[Widened]) -> dict[str, Widened]:
+    """Every choice node a widening made: the field itself, and its copies in records extending it."""
+    by_field: dict[tuple[str, tuple[str, ...]], list[Widened]] = {}
+    for w in widened:
+        key = (w.path.rpartition(".")[2], tuple(f"{w.module}.{e}" for e in w.entries))
+        by_field.setdefault(key, []).append(w)
+    out = {}
+    for node in graph.nodes.values():
+        found = by_field.get((node.name.rpartition(".")[2], tuple(o.label for o in node.options)))
+        if node.kind == "choice" and found:
+            out[node.name] = next((w for w in found if w.path == node.name), found[0])
+    return out
+
+
 def page_model(graph: Graph, widened: list[Widened], title: str) -> dict[str, object]:
     """Everything the page needs, as JSON-ready data plus the compiled graph."""
     order = graph.upstream(list(graph.nodes))
     slots = {name: i for i, name in enumerate(order)}
     sym_slots = {graph.nodes[n].symbol: i for n, i in slots.items()}
-    wide = {w.path: w for w in widened}
+    wide = _widened_nodes(graph, widened)
     owners = {graph.nodes[n].owner for n in graph.root_names}
     nodes = []
     dims: set[str] = set()
-    body = []
+    body: dict[int, str] = {}
     for name in order:
         node = graph.nodes[name]
         key = _dim_key(node.dim)
@@ -280,7 +296,7 @@ def page_model(graph: Graph, widened: list[Widened], title: str) -> dict[str, ob
         if node.kind == "input" and node.expr is not None:
             entry["value"] = float(node.expr) if node.expr.is_number else 0.0
         if node.kind == "derived" and node.expr is not None:
-            body.append(f"v[{slots[name]}] = {to_js(node.expr, sym_slots)};")
+            body[slots[name]] = to_js(node.expr, sym_slots)
             if node.formula is not None and node.owner in owners:     # derivations of the spec's records
                 entry["formula"] = show_formula(node.formula, name, graph)
                 entry["template"] = _template(node, graph, slots)
@@ -343,8 +359,9 @@ def page_model(graph: Graph, widened: list[Widened], title: str) -> dict[str, ob
         "title": title, "spec": graph.path, "texts": graph.texts, "nodes": nodes,
         "requirements": requirements, "goals": goals, "ladders": _ladders(dims),
         "grid": {"points": GRID_POINTS, "whole_max": WHOLE_MAX, "x_min": X_MIN, "x_max": X_MAX},
-        "set": {w.path: w.module for w in widened},
-        "js": "function evaluate(v) {\n" + "\n".join(body) + "\n}",
+        # Slot → formula, in topological order: the page compiles the whole graph and, per goal,
+        # only what its unknown moves.
+        "js": "const FORMULA = {\n" + ",\n".join(f"{k}: {json.dumps(x)}" for k, x in body.items()) + "\n};",
     }
 
 

@@ -25,6 +25,7 @@ function axes(svg, w, h, pad, xs, ys, xlabel, ylabel, log) {
     : (y) => h - pad.b - (y - y0) / (y1 - y0) * (h - pad.t - pad.b);
   svg.append(svgEl("rect", { x: pad.l, y: pad.t, width: w - pad.l - pad.r, height: h - pad.t - pad.b, class: "frame" }));
   const ticks = (lo, hi, isLog) => {
+    if (!(Number.isFinite(lo) && Number.isFinite(hi) && hi > lo && (!isLog || lo > 0))) return [];
     if (isLog) { const out = []; for (let e = Math.ceil(Math.log10(lo)); e <= Math.floor(Math.log10(hi)); e++) out.push(Math.pow(10, e)); return out; }
     const step = Math.pow(10, Math.floor(Math.log10((hi - lo) / 4 || 1)));
     const k = (hi - lo) / step > 8 ? 2 * step : step;
@@ -56,7 +57,6 @@ function chart(id, title) {
 function roofline(v) {
   if (!has("peak_flops", "memory_bandwidth", "ridge_point", "arithmetic_intensity", "decode_flops", "decode_step",
            "prefill_flops", "prefill_attention_flops", "prefill_time", "prefill_weight_bytes", "prefill_activation_bytes", "tp")) return;
-  const svg = chart("chart-roofline", "Roofline: decode and prefill against the ridge (per GPU)");
   const peak = v[F("peak_flops")], bw = v[F("memory_bandwidth")], ridge = v[F("ridge_point")];
   const tp = v[F("tp")];
   const dI = v[F("arithmetic_intensity")];
@@ -65,6 +65,8 @@ function roofline(v) {
   const pWork = (v[F("prefill_flops")] + v[F("prefill_attention_flops")]) / tp;
   const pI = pWork / (v[F("prefill_weight_bytes")] + v[F("prefill_activation_bytes")]);
   const pPerf = pWork / v[F("prefill_time")];
+  if (![peak, bw, ridge, dI, dPerf, pI, pPerf].every((x) => Number.isFinite(x) && x > 0)) return;
+  const svg = chart("chart-roofline", "Roofline: decode and prefill against the ridge (per GPU)");
   const xs = [Math.pow(10, Math.floor(Math.log10(Math.min(dI, ridge, pI) / 3))), Math.pow(10, Math.ceil(Math.log10(Math.max(dI, ridge, pI) * 3)))];
   const T = 1e12;
   const ys = [Math.pow(10, Math.floor(Math.log10(Math.min(bw * xs[0], dPerf, pPerf) / T))), Math.pow(10, Math.ceil(Math.log10(peak * 2 / T)))];
@@ -165,6 +167,7 @@ function costAcrossGpus(v) {
 }
 
 function renderCharts(v) {
+  document.querySelectorAll(".chart").forEach((c) => { c.textContent = ""; });
   roofline(v);
   latencyThroughput(v);
   memory(v);
