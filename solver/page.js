@@ -109,7 +109,9 @@ function show(x, meta, exactOk) {
 }
 
 const showNode = (i, v) => show(v[i], NODES[i]);
-const short = (name) => name.replace(/^[^.]+\./, "");
+// Names relative to the spec's record (`ttft` in `chat`), in full when the spec has several records.
+const RECORDS = new Set(NODES.filter((n) => n.root && n.name.includes(".")).map((n) => n.name.split(".")[0]));
+const short = (name) => (RECORDS.size > 1 ? name : name.replace(/^[^.]+\./, ""));
 
 // --- requirements (solver/optimize.py: requirement_entry) -------------------------------
 

@@ -312,6 +312,8 @@ def page_model(graph: Graph, widened: list[Widened], title: str) -> dict[str, ob
                 and not entry["text"] and not entry["bool"]:
             factor = entry["factor"] or 1.0
             entry["slider"] = _slider(node, float(entry["value"]), float(factor))  # type: ignore[arg-type]
+        if node.kind == "input" and node.owner not in owners:
+            del entry["name"]          # a catalog's figure: read through its record's choice, never named
         # Defaults left out (the page reads a missing key as false): the catalogs hold ~1,800 nodes.
         nodes.append({k: x for k, x in entry.items() if x is not None and x is not False and x != [] and x != ""})
     requirements = []
