@@ -395,4 +395,6 @@ def build_page(spec: Path | None) -> tuple[str, Path]:
     """The page's HTML for a spec (or the stdlib calculator), and the spec it was made from."""
     path = spec if spec is not None else default_spec()
     graph, widened = load_widened(path)
-    return render_page(page_model(graph, widened, _title(path))), path
+    model = page_model(graph, widened, _title(path))
+    model["spec"] = path.name
+    return render_page(model), path

@@ -79,7 +79,9 @@ function roofline(v) {
   for (const [name, x, y, cls] of [["decode", dI, dPerf, "pt-decode"], ["prefill", pI, pPerf, "pt-prefill"]]) {
     if (!(x > 0 && y > 0)) continue;
     svg.append(svgEl("circle", { cx: sx(x), cy: sy(Math.max(y / T, ys[0])), r: 6, class: cls }));
-    svg.append(svgEl("text", { x: sx(x) + 9, y: sy(Math.max(y / T, ys[0])) + 4, class: "note" }, `${name} ${formatNumber(y / T, false)} TFLOPS`));
+    const right = sx(x) > 330;          // labels near the right edge go to the point's left
+    svg.append(svgEl("text", { x: sx(x) + (right ? -9 : 9), y: sy(Math.max(y / T, ys[0])) + 4, class: "note", "text-anchor": right ? "end" : "start" },
+      `${name} ${formatNumber(y / T, false)} TFLOPS`));
   }
 }
 
@@ -87,7 +89,7 @@ function latencyThroughput(v) {
   if (!has("batch", "itl", "throughput")) return;
   const batch = F("batch");
   if (NODES[batch].kind === "derived") return;
-  const svg = chart("chart-latency", "Inter-token latency against throughput as batch varies");
+  const svg = chart("chart-latency", "Inter-token latency against throughput as batch varies (shaded: a requirement breaks)");
   const current = v[batch];
   const top = Math.max(256, Math.pow(2, Math.ceil(Math.log2(Math.max(current, 1) * 4))));
   const batches = Array.from(new Set(Array.from(geomspace(1, top, 48), Math.round)));
@@ -109,7 +111,7 @@ function latencyThroughput(v) {
   });
   for (const s of slo) {
     svg.append(svgEl("line", { x1: sx(0), x2: sx(xs[1]), y1: sy(s), y2: sy(s), class: "slo" }));
-    svg.append(svgEl("text", { x: sx(xs[1]) - 4, y: sy(s) - 4, class: "note", "text-anchor": "end" }, `SLO itl ≤ ${formatNumber(s)} ms`));
+    svg.append(svgEl("text", { x: sx(0) + 4, y: sy(s) - 4, class: "note" }, `SLO: itl ≤ ${formatNumber(s)} ms`));
   }
   svg.append(svgEl("polyline", { points: points.map((p) => `${sx(p.x)},${sy(p.y)}`).join(" "), class: "curve" }));
   for (const p of points) svg.append(svgEl("circle", { cx: sx(p.x), cy: sy(p.y), r: 2.5, class: p.ok ? "pt-ok" : "pt-bad" }));
@@ -148,7 +150,7 @@ function costAcrossGpus(v) {
   if (!has("gpu", "cost_per_million_tokens")) return;
   const g = F("gpu");
   if (NODES[g].kind !== "choice") return;
-  const svg = chart("chart-cost", "Cost per million output tokens on every GPU, this workload");
+  const svg = chart("chart-cost", "Cost per million output tokens on every GPU, this workload (grey ✗: breaks a requirement)");
   const own = REQS.filter((r) => r.owner === OWNER);
   const rows = NODES[g].values.map((val, k) => {
     const w = compute({ [g]: val });

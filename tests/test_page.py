@@ -115,6 +115,7 @@ def test_chat_page_matches_the_api_and_fetches_nothing(browser: object, pages: d
     page = Opened(browser, pages["chat"])
     try:
         assert page.errors == []
+        _screenshot(page, "page-chat.png")                 # as it opens: the spec's own plan
         solution = Spec.load(CHAT).solve("max_batch")
         assert page.answer("max_batch") == solution.text == "105"
         assert "itl <= 50 ms" in page.page.inner_text('[data-goal="max_batch"]')
@@ -135,18 +136,22 @@ def test_chat_page_matches_the_api_and_fetches_nothing(browser: object, pages: d
             text = item.get_attribute("data-requirement")
             assert item.get_attribute("data-holds") == str(api[text].holds).lower(), text
             assert item.query_selector(".margin").text_content() == api[text].margin, text
-        # The derivation of the goal's quantity, with the current values in it.
-        derivation = page.page.inner_text("#derivation-body")
-        assert "batch" in derivation
+        # The derivation opens on the binding requirement's quantity, with the current values in it.
+        shown = page.quantities()
+        lines = page.page.inner_text("#derivation-body pre").splitlines()
+        assert lines[0] == "itl = decode_step + prefill_interference"
+        assert lines[1].split("= ")[1] == f"{shown['chat.decode_step'][1]} + {shown['chat.prefill_interference'][1]}"
+        assert lines[2].endswith(shown["chat.itl"][1])
         before = page.renders()
-        page.page.click('#quantities tr[data-name="chat.itl"] a')
+        page.page.click('#quantities tr[data-name="chat.kv_memory"] a')
         page.settle(before)
-        assert "decode_step + prefill_interference" in page.page.inner_text("#derivation-body")
+        lines = page.page.inner_text("#derivation-body pre").splitlines()
+        assert lines[0] == "kv_memory = batch · kv_tokens_per_sequence · kv_per_token_per_gpu"
+        assert lines[1].split("= ")[1].startswith("24 · ")
         for chart in ("roofline", "latency", "memory", "cost"):
             assert page.page.locator(f"#chart-{chart} svg").count() == 1, chart
         assert page.fetched() == [], page.fetched()
         assert page.errors == []
-        _screenshot(page, "page-chat.png")
     finally:
         page.close()
 
