@@ -17,11 +17,11 @@ const evaluate = compileSlots(DERIVED);
 const REQS = PAGE.requirements.map((r) => Object.assign({}, r, {
   truthFn: fn(r.truth), lhsFn: r.lhs ? fn(r.lhs) : null, rhsFn: r.rhs ? fn(r.rhs) : null,
 }));
-const GOALS = PAGE.goals.map((g) => Object.assign({}, g, { objFn: fn(g.objective), moved: movedBy(g) }));
+const GOALS = PAGE.goals.map((g) => Object.assign({}, g, { objFn: fn(g.objective) }, movedBy(g)));
 
 // What a goal's unknown moves: the formulas downstream of it that its requirements or objective read.
 function movedBy(goal) {
-  if (goal.unknowns.length !== 1) return null;
+  if (goal.unknowns.length !== 1) return {};
   const down = new Set([goal.unknowns[0]]);
   for (const i of DERIVED) if ((NODES[i].deps || []).some((d) => down.has(d))) down.add(i);
   const need = new Set();
@@ -32,7 +32,7 @@ function movedBy(goal) {
     need.add(i);
     for (const d of NODES[i].deps || []) stack.push(d);
   }
-  return compileSlots(DERIVED.filter((i) => down.has(i) && need.has(i)));
+  return { moved: compileSlots(DERIVED.filter((i) => down.has(i) && need.has(i))), down: down };
 }
 
 function compute(overrides) {
@@ -146,13 +146,36 @@ function geomspace(a, b, n) {
   return out;
 }
 
-function margins(reqs, v) {     // each requirement: [margin, tolerance scale, sense, strict]
+// Each requirement: [margin, tolerance scale, sense, strict]. `loose`: equalities hold to a relative
+// 1e-9 once an equality has pinned the unknown (a bisected root never hits one exactly).
+function margins(reqs, v, loose) {
   return reqs.map((r) => {
     if (!r.lhsFn) return [r.truthFn(v) ? 1 : -1, 0, 1, false];
     const l = r.lhsFn(v), rr = r.rhsFn(v);
-    const m = r.sense > 0 ? rr - l : r.sense < 0 ? l - rr : -Math.abs(rr - l);
-    return [m, Math.abs(rr) + Math.abs(l), r.sense, r.strict];
+    const scale = Math.abs(rr) + Math.abs(l);
+    const m = r.sense > 0 ? rr - l : r.sense < 0 ? l - rr : -Math.abs(rr - l) + (loose ? 1e-9 * scale : 0);
+    return [m, scale, r.sense, r.strict];
   });
+}
+
+function signChangeRoots(f, grid) {     // solver/optimize.py: sign_change_roots
+  const ys = Array.from(grid, f);
+  const roots = [];
+  for (let i = 0; i + 1 < grid.length; i++) {
+    const a = ys[i], b = ys[i + 1];
+    if (!(Number.isFinite(a) && Number.isFinite(b))) continue;
+    if (a === 0) roots.push(grid[i]);
+    else if (a * b < 0) {
+      let lo = grid[i], hi = grid[i + 1];
+      for (let it = 0; it < 200; it++) {
+        const mid = (lo + hi) / 2;
+        if ((f(mid) < 0) === (a < 0)) lo = mid; else hi = mid;
+        if (hi - lo <= 1e-15 * hi) break;
+      }
+      roots.push((lo + hi) / 2);
+    }
+  }
+  return roots;
 }
 
 function solveOne(goal, reqs, fixed, varSlot) {
@@ -169,9 +192,18 @@ function solveOne(goal, reqs, fixed, varSlot) {
   if (whole) grid = Float64Array.from(new Set(Array.from(grid, Math.round))).sort();
   const base = compute(Object.assign({}, fixed, { [varSlot]: 1 }));
   const at = (x) => { base[varSlot] = x; goal.moved(base); return base; };
+  // An equality on the unknown pins it: its roots are the only candidates.
+  const pins = reqs.filter((r) => r.sense === 0 && r.lhsFn && r.deps.some((d) => goal.down.has(d)));
+  if (pins.length) {
+    const r = pins[0];
+    let roots = signChangeRoots((x) => { const v = at(x); return r.rhsFn(v) - r.lhsFn(v); }, grid);
+    if (whole) roots = Array.from(new Set(roots.flatMap((x) => [Math.floor(x), Math.ceil(x)]).filter((x) => x >= 1)));
+    grid = roots.length ? Float64Array.from(roots).sort() : grid.slice(0, 1);
+  }
+  const loose = pins.length > 0;
   const ok = (x, slack) => {
     const v = at(x);
-    return margins(reqs, v).every(([m, scale, sense, strict]) => {
+    return margins(reqs, v, loose).every(([m, scale, sense, strict]) => {
       const tol = (sense === 0 ? 1e-12 : slack) * scale;
       return Number.isFinite(m) && (strict ? m > tol : m >= -tol);
     });
@@ -186,7 +218,7 @@ function solveOne(goal, reqs, fixed, varSlot) {
     const s = Number.isFinite(o) ? sign * o : -Infinity;
     if (k < 0 || s > bestScore) { k = i; bestScore = s; }
   });
-  if (k === grid.length - 1) return { feasible: false, objective: NaN, reason: `goal \`${goal.name}\` is unbounded: no requirement limits \`${NODES[varSlot].name}\`` };
+  if (k === grid.length - 1 && !loose) return { feasible: false, objective: NaN, reason: `goal \`${goal.name}\` is unbounded: no requirement limits \`${NODES[varSlot].name}\`` };
   const edgeOk = whole ? (x) => ok(x, 1e-12) : (x) => ok(x, 0);
   let best;
   const up = k + 1 < grid.length && !feasible[k + 1];
@@ -212,7 +244,7 @@ function solveOne(goal, reqs, fixed, varSlot) {
   }
   const step = whole ? 1 : Math.max(Math.abs(best) * 1e-9, 1e-12);
   const beyond = up ? best + step : best - step;
-  const past = margins(reqs, at(beyond));
+  const past = margins(reqs, at(beyond), loose);
   const bi = past.findIndex(([m]) => !(m >= 0));
   const v = Float64Array.from(at(best));
   return { feasible: true, x: best, objective: goal.target === varSlot ? best : obj(v), binding: bi >= 0 ? reqs[bi] : null, v: v };

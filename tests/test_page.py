@@ -188,6 +188,38 @@ def test_choices_are_enumerated_and_the_page_fits_a_phone(browser: object, pages
         page.close()
 
 
+EQUALITY = """# An equality pins the unknown: how much memory makes the KV cache exactly a quarter of it?
+memory: GB
+kv = memory / 4 - 1.5 GB
+require kv == 18 GB
+require memory <= 200 GB
+goal sized = maximize memory
+"""
+
+
+def test_an_equality_pins_the_unknown_as_in_infer_solve(browser: object, tmp_path: Path) -> None:
+    spec = tmp_path / "pinned.infer"
+    spec.write_text(EQUALITY, encoding="utf-8")
+    html, _ = build_page(spec)
+    (tmp_path / "pinned.html").write_text(html, encoding="utf-8")
+    page = Opened(browser, tmp_path / "pinned.html")
+    try:
+        solution = Spec.load(spec).solve("sized")
+        assert page.answer("sized") == solution.text == "78 GB"
+        # The slider moves the unknown off its answer: the equality breaks, by the margin eval reports.
+        before = page.renders()
+        page.page.locator('input[aria-label="memory slider"]').fill("700")
+        page.settle(before)
+        memory = page.page.input_value('[data-input="memory"]')
+        api = {r.text: r for r in Spec.load(spec, [f"memory={memory} GB"]).eval().requirements}
+        item = page.page.locator('[data-requirement="kv == 18 GB"]')
+        assert item.get_attribute("data-holds") == "false" == str(api["kv == 18 GB"].holds).lower()
+        assert item.locator(".margin").text_content() == api["kv == 18 GB"].margin
+        assert page.fetched() == [] and page.errors == []
+    finally:
+        page.close()
+
+
 def _screenshot(page: Opened, name: str) -> None:
     shot = page.page.screenshot(full_page=False)
     assert len(shot) > 20_000          # a blank page compresses to far less
