@@ -348,6 +348,7 @@ function buildControls() {
     else if (n.kind === "input" && n.slider) c = numberControl(i);
     if (c) (n.own || n.kind !== "input" ? main : more).append(c);
   });
+  more.closest("details").hidden = !more.childElementCount;
 }
 
 function renderGoals(v) {
@@ -442,13 +443,22 @@ function start() {
   // An unknown starts at its goal's answer, so the page opens on the plan the spec asks for.
   for (const g of GOALS) {
     const r = solveGoal(g);
-    if (r.varSlot !== null && r.varSlot !== undefined && r.x !== undefined) { state[r.varSlot] = r.x; NODES[r.varSlot].sync && NODES[r.varSlot].sync(); }
+    if (r.varSlot !== null && r.varSlot !== undefined && r.x !== undefined) {
+      const n = NODES[r.varSlot];
+      state[r.varSlot] = r.x;
+      const shown = r.x / (n.factor || 1);         // the slider runs in the display unit
+      if (n.slider && shown > 0) {
+        n.slider.max = Math.max(n.slider.max, 4 * shown);
+        n.slider.min = Math.min(n.slider.min, shown / 64);
+      }
+      if (n.sync) n.sync();
+    }
     for (const c in r.fixed || {}) { state[c] = r.fixed[c]; const s = document.querySelector(`select[data-input="${NODES[c].name}"]`); if (s) s.value = String(r.fixed[c]); }
   }
   // Open on the quantity that limits the first goal (its binding requirement's side), else the first result.
   const first = GOALS.length ? solveGoal(GOALS[0]) : null;
   const binding = first && first.binding ? REQS.find((r) => r.text === first.binding) : null;
-  selected = binding && binding.node !== undefined ? binding.node
+  selected = binding && binding.side !== undefined ? binding.side
     : NODES.findIndex((n) => n.root && n.kind === "derived" && n.formula);
   if (selected < 0) selected = null;
   render();

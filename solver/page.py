@@ -239,16 +239,19 @@ def _slider(node: Node, value: float, factor: float) -> dict[str, object]:
         if whole:
             lo = max(1.0, lo)
         return {"scale": "log", "min": lo, "max": hi, "whole": whole}
-    return {"scale": "lin", "min": min(shown, 0) - 10, "max": max(shown, 0) + 10, "whole": whole}
+    return {"scale": "lin", "min": 2 * min(shown, 0), "max": max(shown, 0) + 10, "whole": whole}
 
 
 def _template(node: Node, graph: Graph, slots: dict[str, int]) -> str:
-    """The formula as written with each name read replaced by `{slot}`, filled in by the page."""
+    """The formula as written with each name read replaced by `@slot@`, filled in by the page.
+
+    A truth value keeps its name: `show_formula` prints any non-number it is given as `true`.
+    """
     assert node.formula is not None
 
     class _Marks(dict):  # type: ignore[type-arg]
         def __contains__(self, key: object) -> bool:
-            return key in slots
+            return key in slots and graph.nodes[str(key)].dim != BOOL
 
         def __getitem__(self, key: str) -> sympy.Basic:
             return sympy.Symbol(f"@{slots[key]}@")
@@ -332,8 +335,10 @@ def page_model(graph: Graph, widened: list[Widened], title: str) -> dict[str, ob
             key = _dim_key(dim)
             if key is not None:
                 dims.add(key)
-            if isinstance(lhs, sympy.Symbol) and str(lhs) in slots and not rhs.free_symbols:
-                req["node"] = slots[str(lhs)]      # `itl <= 50 ms`: a line on the charts
+            if isinstance(lhs, sympy.Symbol) and str(lhs) in slots:
+                req["side"] = slots[str(lhs)]      # the quantity the requirement limits
+                if not rhs.free_symbols:
+                    req["node"] = slots[str(lhs)]  # `itl <= 50 ms`: a line on the charts
             req.update({"lhs": to_js(lhs, sym_slots), "rhs": to_js(rhs, sym_slots), "sense": sense,
                         "strict": strict, "unit": unit, "dim": key, "factor": _factor(unit, dim)})
         requirements.append(req)

@@ -175,4 +175,5 @@ function renderCharts(v) {
   memory(v);
   costAcrossGpus(v);
   document.querySelectorAll(".chart").forEach((c) => { c.hidden = !c.childElementCount; });
+  document.querySelector(".charts").hidden = !document.querySelector(".chart:not([hidden])");
 }
