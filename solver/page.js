@@ -56,11 +56,22 @@ function pyG(x, p) {            // Python's format(x, ".{p}g")
   return stripZeros(x.toFixed(Math.max(0, p - 1 - exp)));
 }
 
-function exactDecimal(x) {      // a value within rounding of a decimal of at most 12 digits
+// Python prints an exact rational in full when its decimal ends within 12 digits. A double cannot say
+// whether it is exact, so: its shortest form when that has at most 12 digits, else a decimal of at
+// most 10 digits it is within rounding error of (a random value lands that close one time in 10^5).
+function exactDecimal(x) {
   const a = Math.abs(x);
-  const s = a.toPrecision(12);
-  if (Math.abs(Number(s) - a) > 1e-14 * a) return null;
-  const [mant, ex] = s.split("e");
+  let text = plainDecimal(String(a));
+  if (text === null) {
+    const near = a.toPrecision(10);
+    if (Math.abs(Number(near) - a) > 1e-14 * a) return null;
+    text = plainDecimal(near);
+  }
+  return text === null ? null : (x < 0 ? "-" : "") + text;
+}
+
+function plainDecimal(s) {      // "1.5e+3" → "1500"; null past 12 significant digits
+  const [mant, ex] = s.split(/e/i);
   const exp = ex ? parseInt(ex, 10) : 0;
   const [ip, fp = ""] = mant.split(".");
   let digits = ip + fp;
@@ -70,7 +81,7 @@ function exactDecimal(x) {      // a value within rounding of a decimal of at mo
   const whole = digits.slice(0, point).replace(/^0+(?=\d)/, "");
   const frac = digits.slice(point).replace(/0+$/, "");
   if ((whole + frac).replace(/^0+/, "").length > 12) return null;
-  return (x < 0 ? "-" : "") + (frac ? whole + "." + frac : whole);
+  return frac ? whole + "." + frac : whole;
 }
 
 function formatNumber(x, exactOk) {

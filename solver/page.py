@@ -84,10 +84,23 @@ def _offset(text: str, line: int, column: int) -> int:
     return sum(len(x) for x in lines[:line - 1]) + column - 1
 
 
+def _options_of_choices(members: tuple[ast.Member, ...]) -> set[str]:
+    """Records the spec lists in a `one of [...]`: a choice cannot have choices in its options."""
+    named: set[str] = set()
+    for m in members:
+        if isinstance(m, ast.Choice):
+            named |= {o.name for o in m.options if isinstance(o, ast.Name)}
+        elif isinstance(m, ast.Binding) and isinstance(m.value, (ast.Extend, ast.RecordLiteral)):
+            body = m.value.body if isinstance(m.value, ast.Extend) else m.value
+            named |= _options_of_choices(body.members)
+    return named
+
+
 def widen(path: Path) -> tuple[str, list[Widened]]:
     """The spec's text with catalog-bound fields of its top-level records turned into choices."""
     text = path.read_text(encoding="utf-8")
     module = parse_module(text, str(path))
+    options = _options_of_choices(module.members)
     imported: dict[str, str] = {}             # a name the spec imported with `from m import x` → m
     plain: set[str] = set()                   # modules imported whole, by name
     for m in module.members:
@@ -99,7 +112,8 @@ def widen(path: Path) -> tuple[str, list[Widened]]:
     widened: list[Widened] = []
     catalogs: dict[str, dict[str, str | None]] = {}
     for m in module.members:
-        if not isinstance(m, ast.Binding) or not isinstance(m.value, (ast.Extend, ast.RecordLiteral)):
+        if not isinstance(m, ast.Binding) or not isinstance(m.value, (ast.Extend, ast.RecordLiteral)) \
+                or m.name in options:
             continue
         body = m.value.body if isinstance(m.value, ast.Extend) else m.value
         for f in body.members:
@@ -279,7 +293,7 @@ def page_model(graph: Graph, widened: list[Widened], title: str) -> dict[str, ob
     slots = {name: i for i, name in enumerate(order)}
     sym_slots = {graph.nodes[n].symbol: i for n, i in slots.items()}
     wide = _widened_nodes(graph, widened)
-    owners = {graph.nodes[n].owner for n in graph.root_names}
+    owners = {graph.nodes[n].owner for n in graph.root_names} | {""}     # "": the spec's top level
     nodes = []
     dims: set[str] = set()
     body: dict[int, str] = {}
@@ -376,10 +390,10 @@ def page_model(graph: Graph, widened: list[Widened], title: str) -> dict[str, ob
 
 
 def _title(path: Path) -> str:
-    """The spec's opening comment, which says the question it answers."""
+    """The first paragraph of the spec's opening comment: the question it answers."""
     lines = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.startswith("#"):
+        if not line.startswith("#") or (lines and not line.strip("# ")):
             break
         lines.append(line.lstrip("# ").strip())
     return " ".join(lines) or path.stem
