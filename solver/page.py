@@ -100,7 +100,7 @@ def widen(path: Path) -> tuple[str, list[Widened]]:
     """The spec's text with catalog-bound fields of its top-level records turned into choices."""
     text = path.read_text(encoding="utf-8")
     module = parse_module(text, str(path))
-    options = _options_of_choices(module.members)
+    listed = _options_of_choices(module.members)
     imported: dict[str, str] = {}             # a name the spec imported with `from m import x` → m
     plain: set[str] = set()                   # modules imported whole, by name
     for m in module.members:
@@ -113,7 +113,7 @@ def widen(path: Path) -> tuple[str, list[Widened]]:
     catalogs: dict[str, dict[str, str | None]] = {}
     for m in module.members:
         if not isinstance(m, ast.Binding) or not isinstance(m.value, (ast.Extend, ast.RecordLiteral)) \
-                or m.name in options:
+                or m.name in listed:
             continue
         body = m.value.body if isinstance(m.value, ast.Extend) else m.value
         for f in body.members:
@@ -391,7 +391,7 @@ def page_model(graph: Graph, widened: list[Widened], title: str) -> dict[str, ob
 
 def _title(path: Path) -> str:
     """The first paragraph of the spec's opening comment: the question it answers."""
-    lines = []
+    lines: list[str] = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.startswith("#") or (lines and not line.strip("# ")):
             break
