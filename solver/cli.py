@@ -249,7 +249,10 @@ def cmd_page(args: argparse.Namespace) -> int:
 
     html, spec = build_page(args.spec)
     out = args.output or Path(spec.stem + ".html")
-    out.write_text(html, encoding="utf-8")
+    try:
+        out.write_text(html, encoding="utf-8")
+    except OSError as err:
+        raise _Usage(f"cannot write {out}: {err.strerror or err}") from None
     print(f"wrote {out} ({len(html.encode()) // 1024} KiB): open it in a browser, offline")
     return EXIT_OK
 
