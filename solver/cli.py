@@ -97,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_list)
 
+    p = sub.add_parser("page", help="the spec as an interactive calculator in one offline HTML file")
+    p.add_argument("spec", type=Path, nargs="?", help="a .infer file (default: a calculator over the stdlib)")
+    p.add_argument("-o", "--output", type=Path, help="where to write it (default: the spec's name, .html)")
+    p.set_defaults(run=cmd_page)
+
     p = sub.add_parser("validate", help="predict every published measurement and report the error")
     p.add_argument("--csv", type=Path, help="measurements (default: validation/measured.csv)")
     p.add_argument("--markdown", action="store_true", help="print the docs/validation.md table")
@@ -276,6 +281,19 @@ def cmd_list(args: argparse.Namespace) -> int:
     from solver.catalog import list_catalog
 
     print(list_catalog(args.catalog, args.json))
+    return EXIT_OK
+
+
+def cmd_page(args: argparse.Namespace) -> int:
+    from solver.page import build_page
+
+    html, spec = build_page(args.spec)
+    out = args.output or Path(spec.stem + ".html")
+    try:
+        out.write_text(html, encoding="utf-8")
+    except OSError as err:
+        raise _Usage(f"cannot write {out}: {err.strerror or err}") from None
+    print(f"wrote {out} ({len(html.encode()) // 1024} KiB): open it in a browser, offline")
     return EXIT_OK
 
 
