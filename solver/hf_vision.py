@@ -36,6 +36,8 @@ def is_vision_config(cfg: dict[str, Any]) -> bool:
     from solver.hf import FAMILIES
 
     model_type = cfg.get("model_type")
+    if not isinstance(model_type, str):  # solver.hf says what is wrong with it
+        return False
     if model_type in VISION_FAMILIES:
         return True
     return isinstance(cfg.get("vision_config"), dict) and model_type not in FAMILIES

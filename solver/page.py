@@ -37,7 +37,7 @@ from lang.parser import parse_module
 from lang.resolve import build_graph, stdlib_path
 from lang.units import BOOL, TEXT, Dim, format_dim
 from solver.evaluate import Evaluator
-from solver.explain import display_unit, show_formula
+from solver.explain import display_unit, is_flag, show_formula
 from solver.optimize import GRID_POINTS, WHOLE_MAX, X_MAX, X_MIN, _split
 from solver.quantities import _LADDERS, unit_factor
 
@@ -305,7 +305,7 @@ def page_model(graph: Graph, widened: list[Widened], title: str) -> dict[str, ob
         unit = display_unit(node)
         entry: dict[str, object] = {
             "name": name, "kind": node.kind, "dim": key, "unit": unit, "factor": _factor(unit, node.dim),
-            "text": node.dim == TEXT, "bool": node.dim == BOOL, "owner": node.owner if node.owner in owners else None,
+            "text": node.dim == TEXT, "bool": node.dim == BOOL or is_flag(node), "owner": node.owner if node.owner in owners else None,
             "root": name in graph.root_names or (node.kind == "choice" and node.owner in owners),
             "deps": [slots[d] for d in node.deps],
             "whole": node.whole, "own": Path(node.span.file).name == Path(graph.path).name,

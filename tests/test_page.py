@@ -139,8 +139,8 @@ def test_chat_page_matches_the_api_and_fetches_nothing(browser: object, pages: d
         # The derivation opens on the binding requirement's quantity, with the current values in it.
         shown = page.quantities()
         lines = page.page.inner_text("#derivation-body pre").splitlines()
-        assert lines[0] == "itl = decode_step + prefill_interference"
-        assert lines[1].split("= ")[1] == f"{shown['chat.decode_step'][1]} + {shown['chat.prefill_interference'][1]}"
+        assert lines[0] == "itl = token_time + prefill_interference"
+        assert lines[1].split("= ")[1] == f"{shown['chat.token_time'][1]} + {shown['chat.prefill_interference'][1]}"
         assert lines[2].endswith(shown["chat.itl"][1])
         before = page.renders()
         page.page.click('#quantities tr[data-name="chat.kv_memory"] a')
