@@ -11,6 +11,7 @@ from pathlib import Path
 
 from lang import syntax as ast
 from lang.diagnostics import InferError, Label, SourceMap, Span, did_you_mean
+from lang.limits import MAX_NAME_LENGTH
 from lang.parser import KEYWORDS, parse_module_cached
 from lang.scopes import (
     Layer,
@@ -36,6 +37,7 @@ class ImportStage(ResolverBase):
     def __init__(self, root_file: Path, sources: SourceMap, overrides: list[Override]):
         super().__init__(root_file, sources, overrides)
         self.stdlib = stdlib_path().resolve()
+        self.module_names: dict[str, Path] = {}     # the prefix of a module's nodes → its file
 
     def load_module(self, file: Path, name: str, span: Span | None) -> LoadedModule | None:
         file = file.resolve()
@@ -68,6 +70,8 @@ class ImportStage(ResolverBase):
             self.root_member_names = {m.name for m in module_ast.members if isinstance(m, ast.NAMED_MEMBERS)}
         elif name in self.root_member_names:
             name = f"{name}@module"   # the spec binds the same name: keep the two quantities apart
+        if name:
+            name = self._module_name(name, file)
         scope = ModuleScope(self)
         layer = Layer({}, [], [], scope)
         record = RecordVal(name, (layer,), Span(display, 1, 1, 1, 1), is_module=True)
@@ -79,17 +83,9 @@ class ImportStage(ResolverBase):
         return mod
 
     def _find_module(self, parts: tuple[str, ...], importer: Path, span: Span) -> Path | None:
-        rel = Path(*parts).with_suffix(".infer")
-        for base in (importer.parent, self.stdlib):
-            candidate = base / rel
-            if candidate.is_file():
-                real = candidate.resolve()
-                if not (inside(real, self.root_dir) or inside(real, self.stdlib)):
-                    self.diag.error("E0404", f"module `{'.'.join(parts)}` is outside the spec's folder",
-                                    span, label="not allowed",
-                                    help=("a spec may import files in its own folder tree and the stdlib",))
-                    return None
-                return candidate
+        found = self._locate(parts, importer.parent, span)
+        if found is None or isinstance(found, Path):
+            return found
         # What could have been meant: modules in the same folder (`a.b` looks in `a/`), not this file.
         folder = Path(*parts[:-1])
         prefix = "".join(f"{p}." for p in parts[:-1])
@@ -104,6 +100,56 @@ class ImportStage(ResolverBase):
                         label="not found beside this file nor in the stdlib",
                         help=hint or ((f"modules available: {shown}",) if stems else ()))
         return None
+
+    def _locate(self, parts: tuple[str, ...], folder: Path, span: Span) -> Path | bool | None:
+        """The file a dotted module name means from `folder`: there, else in the stdlib.
+
+        False when there is none; None (with E0404) when it resolves outside the spec's folder
+        tree and the stdlib, through a symlink or `..`. Every way a module is reached comes here.
+        """
+        if any(len(p) > MAX_NAME_LENGTH for p in parts):
+            self.diag.error("E0107", f"module name longer than {MAX_NAME_LENGTH} characters", span,
+                            label="too long")
+            return None
+        rel = Path(*parts).with_suffix(".infer")
+        for base in (folder, self.stdlib):
+            candidate = base / rel
+            try:
+                if not candidate.is_file():
+                    continue
+                real = candidate.resolve()
+            except (OSError, RuntimeError):    # a path too long for the file system, a symlink loop
+                continue
+            if not (inside(real, self.root_dir) or inside(real, self.stdlib)):
+                self.diag.error("E0404", f"module `{'.'.join(parts)}` is outside the spec's folder",
+                                span, label="not allowed",
+                                help=("a spec may import files in its own folder tree and the stdlib",))
+                return None
+            return candidate
+        return False
+
+    def module_by_name(self, name: str, span: Span) -> RecordVal | Poison | None:
+        """A module a `--set` value names (`precisions.fp8`), found as the spec's own import would be:
+        None when there is no such module, Poison when finding or loading it erred."""
+        found = self._locate((name,), self.root_dir, span)
+        if found is False:
+            return None
+        module = self.load_module(found, name, span) if isinstance(found, Path) else None
+        return module.record if module is not None else Poison(name, span)
+
+    def _module_name(self, name: str, file: Path) -> str:
+        """The path prefix of a module's quantities: its name, unless another file has it.
+
+        A local `precisions.infer` and the stdlib's are two modules: the stdlib's `serving`
+        must keep reading its own, so the second one loaded is named apart.
+        """
+        holder = self.module_names.setdefault(name, file)
+        if holder == file:
+            return name
+        qualified = f"{name}@stdlib" if inside(file, self.stdlib) else f"{name}@{len(self.module_names)}"
+        while self.module_names.setdefault(qualified, file) != file:
+            qualified += "'"
+        return qualified
 
     def _bind_import(self, stmt: ast.Import | ast.FromImport, module: LoadedModule) -> None:
         file = self._find_module(stmt.module, module.file, stmt.span)

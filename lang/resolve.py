@@ -30,6 +30,7 @@ from lang.diagnostics import Diagnostic, InferError, Label, SourceMap, Span, did
 from lang.fields import WHOLE_DIMS, FieldStage
 from lang.graph import GoalDef, Graph, Requirement
 from lang.imports import stdlib_path
+from lang.limits import MAX_NAME_LENGTH
 from lang.lower import FUNCTIONS, MAX_POWER_DIGITS, source_text
 from lang.parser import parse_expression
 from lang.scopes import (
@@ -186,6 +187,9 @@ def parse_override(text: str, index: int = 0) -> Override:
         raise InferError([Diagnostic("E0700", f"`{text}` is not of the form NAME=VALUE", span,
                                      label="expected NAME=VALUE",
                                      help=("for example `--set chat.batch=32` or `--set \"context=8192 token\"`",))])
+    if len(name) > MAX_NAME_LENGTH * 8 or any(len(p) > MAX_NAME_LENGTH for p in name.split(".")):
+        raise InferError([Diagnostic("E0107", f"name longer than {MAX_NAME_LENGTH} characters", span,
+                                     label="too long", help=("give the path of an input of the spec",))])
     offset = len(text) - len(text.split("=", 1)[1])
     try:
         expr = parse_expression(value, display)

@@ -183,12 +183,7 @@ class OverrideScope(Scope):
         found = self.root.lookup(name, span)
         if found is not None:
             return found
-        for base in (self.resolver.root_dir, self.resolver.stdlib):
-            candidate = base / f"{name}.infer"
-            if candidate.is_file():
-                module = self.resolver.load_module(candidate, name, span)
-                return module.record if module is not None else None
-        return None
+        return self.resolver.module_by_name(name, span)
 
     def visible(self) -> Iterable[str]:
         yield from self.root.visible()
@@ -268,5 +263,7 @@ class ResolverBase:
                              module: LoadedModule | None = None) -> None: ...
 
         def load_module(self, file: Path, name: str, span: Span | None) -> LoadedModule | None: ...
+
+        def module_by_name(self, name: str, span: Span) -> RecordVal | Poison | None: ...
 
         def field_value(self, record: RecordVal, name: str, use: Span) -> Value: ...
