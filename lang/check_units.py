@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from lang import syntax as ast
 from lang.diagnostics import Label, Span, did_you_mean
+from lang.limits import MAX_UNIT_EXPONENT
 from lang.scopes import ResolverBase, Scalar, UnitVal, rational
 from lang.units import BOOL, TEXT, Dim, format_dim, known_unit_names, lookup
 
@@ -31,6 +32,11 @@ class UnitStage(ResolverBase):
                 return None
             return UnitVal(unit.name, info.factor, info.dim, unit.span)
         if isinstance(unit, ast.UnitPower):
+            if abs(unit.exponent) > MAX_UNIT_EXPONENT:   # `GB^99999999`: a factor of 900 million digits
+                if report:
+                    self.diag.error("E0106", "unit exponent too large", unit.span,
+                                    label=f"at most {MAX_UNIT_EXPONENT}")
+                return None
             base = self.unit_of(unit.base, report)
             if base is None:
                 return None

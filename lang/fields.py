@@ -19,6 +19,7 @@ from lang.check_units import conversion_hint, unit_names
 from lang.diagnostics import Label, Span
 from lang.graph import Node, NodeKind, Option
 from lang.imports import ImportStage
+from lang.limits import MAX_CHAIN
 from lang.lower import FUNCTIONS, LowerStage, source_text
 from lang.parser import KEYWORDS
 from lang.scopes import (
@@ -105,6 +106,13 @@ class FieldStage(LowerStage, ImportStage):
             if p == path:
                 self._report_cycle(i, path, use)
                 return Scalar(sympy.Symbol(path, real=True), None, None, frozenset({path}), use, path)
+        if len(self.in_progress) >= MAX_CHAIN:      # x0 = x1 + 1, x1 = x2 + 1, ... past any real spec
+            if not any(d.code == "E0105" and d.span == member.name_span for d in self.diag.items):
+                self.diag.error("E0105", f"quantities defined in terms of others more than {MAX_CHAIN} deep",
+                                member.name_span, label="too deep here",
+                                help=("a chain of definitions this long is generated, not written: "
+                                      "give an intermediate quantity a value",))
+            return Scalar(sympy.Integer(0), None, None, frozenset(), use)
         self.in_progress.append((path, member.name_span))
         try:
             value = self._field(record, name, member, layer, path)

@@ -17,6 +17,7 @@ from lang import syntax as ast
 from lang.check_units import UnitStage, kind_of, product_unit
 from lang.diagnostics import Label, Span, did_you_mean
 from lang.graph import Node
+from lang.limits import MAX_EXP_ARGUMENT, MAX_POWER_DIGITS, MAX_VARIABLE_EXPONENT
 from lang.parser import KEYWORDS
 from lang.scopes import (
     ChoiceRecord,
@@ -37,7 +38,7 @@ from lang.scopes import (
 from lang.units import BOOL, DIMENSIONLESS, TEXT, Dim, format_dim, lookup
 
 FUNCTIONS = ("min", "max", "ceil", "floor", "sqrt", "log", "exp", "abs")
-MAX_POWER_DIGITS = 300      # `10^10^10` would take the machine; no capacity figure needs more
+_EXACT_POWER_BITS = 4096    # a rational power larger than this is computed as a 30-digit Float
 
 
 class LowerStage(UnitStage):
@@ -75,11 +76,30 @@ class LowerStage(UnitStage):
         if isinstance(expr, ast.Unary):
             return self._unary(expr, env)
         if isinstance(expr, ast.Binary):
-            return self._binary(expr, env)
+            return self._defined(self._binary(expr, env), expr)
         if isinstance(expr, ast.Conditional):
             return self._conditional(expr, env)
         assert isinstance(expr, ast.Call)
-        return self._call(expr, env)
+        return self._defined(self._call(expr, env), expr)
+
+    def _defined(self, value: Value, expr: ast.Expr) -> Value:
+        """A constant result must be a real number: `sqrt(-1)`, `0 ^ -1` or `log(0)` is undefined.
+
+        Arguments are checked before the call where the reason is specific (see `_call`,
+        `_power`); this catches what is left, such as a fractional power of a negative number.
+        """
+        if not isinstance(value, Scalar) or value.deps or value.dim is None or value.dim in (TEXT, BOOL):
+            return value
+        if not value.expr.is_number or (value.expr.is_real is not False and \
+                not value.expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)):
+            return value
+        self.diag.error("E0314", "undefined value: not a real number", expr.span, label="undefined",
+                        help=("a square root, logarithm or power whose argument is outside its domain",))
+        return Scalar(sympy.Integer(0), None, None, value.deps, expr.span)
+
+    def _undefined(self, reason: str, span: Span, deps: frozenset[str], label: str = "undefined") -> Scalar:
+        self.diag.error("E0314", f"undefined value: {reason}", span, label=label)
+        return Scalar(sympy.Integer(0), None, None, deps, span)
 
     def _anon_path(self) -> str:
         self.anon += 1
@@ -293,15 +313,21 @@ class LowerStage(UnitStage):
             self.diag.error("E0309", f"an exponent must be a plain number, not `{right.unit_text}`",
                             expr.right.span, label=f"`{right.unit_text}`")
             return Scalar(sympy.Integer(0), None, None, deps, expr.span)
+        power: sympy.Expr | None = None
         if left.expr.is_Number and right.expr.is_Number:
-            base, exponent = abs(float(left.expr)), float(right.expr)
-            if base not in (0.0, 1.0) and abs(exponent * math.log10(base)) > MAX_POWER_DIGITS:
+            if left.expr == 0 and right.expr.is_negative:
+                return self._undefined("zero to a negative power", expr.span, deps, "a division by zero")
+            if left.expr.is_negative and not right.expr.is_integer:
+                return self._undefined("a negative number to a fractional power", expr.span, deps)
+            if left.expr != 0 and abs(right.expr * _log10(abs(left.expr))) > MAX_POWER_DIGITS:
                 self.diag.error("E0106", "number too large", expr.span,
                                 label=f"more than {MAX_POWER_DIGITS} digits",
-                                help=("powers are limited to results below 1e300",))
+                                help=(f"powers are limited to results below 1e{MAX_POWER_DIGITS}",))
                 return Scalar(sympy.Integer(0), None, None, deps, expr.span)
-        elif right.expr.is_Number and abs(float(right.expr)) > 64:
-            self.diag.error("E0106", "exponent too large", expr.right.span, label="at most 64")
+            power = _power_of_numbers(left.expr, right.expr)
+        elif right.expr.is_Number and abs(right.expr) > MAX_VARIABLE_EXPONENT:
+            self.diag.error("E0106", "exponent too large", expr.right.span,
+                            label=f"at most {MAX_VARIABLE_EXPONENT}")
             return Scalar(sympy.Integer(0), None, None, deps, expr.span)
         dim: Dim | None = left.dim
         if left.dim is not None and not left.dim.dimensionless:
@@ -318,7 +344,7 @@ class LowerStage(UnitStage):
                 self.diag.error("E0309", f"`{left.unit_text}` has no such root", expr.span)
                 return Scalar(sympy.Integer(0), None, None, deps, expr.span)
         unit = f"{left.unit}^{right.expr}" if left.unit else None
-        return Scalar(left.expr ** right.expr, dim, unit, deps, expr.span)
+        return Scalar(left.expr ** right.expr if power is None else power, dim, unit, deps, expr.span)
 
     def _conditional(self, expr: ast.Conditional, env: Scope) -> Value:
         try:
@@ -386,6 +412,17 @@ class LowerStage(UnitStage):
                 self.diag.error("E0310", f"`{expr.func}` needs a plain number, not `{arg.unit_text}`",
                                 arg.span, label=f"`{arg.unit_text}`",
                                 help=(f"divide by a reference quantity first: `{ratio}`",))
+            if not arg.deps and arg.expr.is_number:
+                sign = _sign(arg.expr)
+                if expr.func == "log" and sign is not None and sign <= 0:
+                    what = "zero" if sign == 0 else "a negative number"
+                    return self._undefined(f"the logarithm of {what}", expr.span, deps)
+                if expr.func == "exp" and _exceeds(arg.expr, MAX_EXP_ARGUMENT):
+                    self.diag.error("E0106", "number too large", expr.span,
+                                    label=f"more than {MAX_POWER_DIGITS} digits",
+                                    help=(f"`exp` is limited to results below 1e{MAX_POWER_DIGITS}: "
+                                          f"its argument to {MAX_EXP_ARGUMENT:.1f}",))
+                    return Scalar(sympy.Integer(0), None, None, deps, expr.span)
             func = sympy.log if expr.func == "log" else sympy.exp
             return Scalar(func(arg.expr), DIMENSIONLESS, None, deps, expr.span)
         if expr.func == "sqrt":
@@ -393,9 +430,54 @@ class LowerStage(UnitStage):
             if arg.dim is not None and dim is None:
                 self.diag.error("E0309", f"`{arg.unit_text}` has no square root", arg.span,
                                 label=f"`{arg.unit_text}` ({format_dim(arg.dim)})")
+            if not arg.deps and arg.expr.is_number and _sign(arg.expr) == -1:
+                return self._undefined("the square root of a negative number", expr.span, deps)
             return Scalar(sympy.sqrt(arg.expr), dim, None, deps, expr.span)
         func = {"ceil": sympy.ceiling, "floor": sympy.floor, "abs": sympy.Abs}[expr.func]
         return Scalar(func(arg.expr), arg.dim, arg.unit, deps, expr.span)
+
+
+def _sign(value: sympy.Expr) -> int | None:
+    """-1, 0 or 1 for a constant sympy knows the sign of (exactly, or by evaluating it)."""
+    try:
+        if value.is_zero:
+            return 0
+        if value.is_negative:
+            return -1
+        if value.is_positive:
+            return 1
+    except (TypeError, ValueError, ArithmeticError):
+        pass
+    return None
+
+
+def _exceeds(value: sympy.Expr, bound: float) -> bool:
+    """Whether a constant is above `bound`; one too large to even evaluate is."""
+    try:
+        return bool(value > bound)
+    except (TypeError, ValueError, ArithmeticError):
+        return True
+
+
+def _log10(value: sympy.Expr) -> float:
+    """log10 of a positive constant, also beyond a float's range (`1e999`)."""
+    if value.is_Rational:        # math.log10 takes integers of any size
+        return math.log10(int(value.p)) - math.log10(int(value.q))  # type: ignore[attr-defined]
+    return math.log10(float(value))
+
+
+def _power_of_numbers(base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr | None:
+    """`base ^ exponent` for two constants, or None to let sympy build it exactly.
+
+    Exact rationals are kept while they stay small: `1.000001 ^ 100000000` is a 30-digit
+    Float (e^100 ≈ 2.69e43), not a rational of 600 million digits.
+    """
+    if not (base.is_Rational and exponent.is_Rational):
+        return None
+    size = max(int(base.p).bit_length(), int(base.q).bit_length())  # type: ignore[attr-defined]
+    if abs(int(exponent.p)) * size <= _EXACT_POWER_BITS:  # type: ignore[attr-defined]
+        return None
+    return sympy.Float(base, 30) ** exponent
 
 
 _PRECEDENCE = {"or": 1, "and": 2, "<": 4, "<=": 4, ">": 4, ">=": 4, "==": 4, "!=": 4,

@@ -30,7 +30,7 @@ from lang.diagnostics import Diagnostic, InferError, Label, SourceMap, Span, did
 from lang.fields import WHOLE_DIMS, FieldStage
 from lang.graph import GoalDef, Graph, Requirement
 from lang.imports import stdlib_path
-from lang.limits import MAX_NAME_LENGTH
+from lang.limits import MAX_NAME_LENGTH, deep_stack
 from lang.lower import FUNCTIONS, MAX_POWER_DIGITS, source_text
 from lang.parser import parse_expression
 from lang.scopes import (
@@ -192,7 +192,8 @@ def parse_override(text: str, index: int = 0) -> Override:
                                      label="too long", help=("give the path of an input of the spec",))])
     offset = len(text) - len(text.split("=", 1)[1])
     try:
-        expr = parse_expression(value, display)
+        with deep_stack():
+            expr = parse_expression(value, display)
     except InferError as err:
         raise InferError([_shift(d, offset) for d in err.diagnostics]) from None
     return Override(name, _shift_expr(expr, offset), span)
@@ -233,6 +234,11 @@ def build_graph(path: str | Path, overrides: Iterable[str] = (), sources: Source
 
     Raises InferError with every diagnostic found; warnings travel on the graph.
     """
+    with deep_stack():          # the lazy walk recurses once per level of definitions
+        return _build_graph(path, overrides, sources)
+
+
+def _build_graph(path: str | Path, overrides: Iterable[str], sources: SourceMap | None) -> Graph:
     file = Path(path)
     sources = sources or SourceMap()
     parsed: list[Override] = []
@@ -264,7 +270,8 @@ def constant_value(text: str, label: str = "<--where>") -> tuple[sympy.Expr, Dim
     >>> v, u
     (24000000000, 'GB')
     """
-    expr = parse_expression(text, label)
+    with deep_stack():
+        expr = parse_expression(text, label)
     resolver = Resolver(Path(label), SourceMap(), [])
     resolver._root_scope = ModuleScope(resolver)
     value = resolver.compile(expr, resolver._root_scope, None)

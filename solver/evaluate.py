@@ -29,8 +29,15 @@ def _settle(expr: sympy.Basic) -> sympy.Basic:
     if expr.is_Float or expr.has(sympy.zoo, sympy.nan, sympy.oo):
         return expr
     if expr.is_number:
-        return sympy.Float(expr.evalf(30), 30)
+        # maxn: `floor(exp(600))` needs all 261 digits of its argument to find the integer part
+        value = sympy.Float(expr.evalf(30, maxn=_MAX_EVALF_PRECISION), 30)
+        if value.is_real is False or value.has(sympy.I):
+            return sympy.nan            # `sqrt(a)` with a < 0: no real value
+        return value
     return expr
+
+
+_MAX_EVALF_PRECISION = 4000     # bits: enough for any number below 1e1000 (the literals' limit)
 
 
 def substitute(expr: sympy.Basic, values: Mapping[sympy.Symbol, sympy.Basic]) -> sympy.Basic:
@@ -39,6 +46,23 @@ def substitute(expr: sympy.Basic, values: Mapping[sympy.Symbol, sympy.Basic]) ->
         return _settle(expr.xreplace(values))
     except (ValueError, TypeError, ZeroDivisionError, ArithmeticError):
         return sympy.nan
+
+
+def why_undefined(expr: sympy.Basic, values: Mapping[sympy.Symbol, sympy.Basic]) -> str:
+    """Why a formula has no value at these inputs, in words (called only when it has none)."""
+    try:
+        raw = expr.xreplace(values)
+    except (ValueError, TypeError):
+        return "undefined: not a real number"
+    except ArithmeticError:           # OverflowError, sympy's PrecisionExhausted
+        return "undefined: too large to compute"
+    if raw.has(sympy.zoo):
+        return "undefined: a division by zero (or the logarithm of zero)"
+    if raw.has(sympy.nan, sympy.oo, -sympy.oo):
+        return "undefined: not a finite number"
+    if raw.has(sympy.I) or raw.is_real is False:
+        return "undefined: not a real number (a square root, logarithm or fractional power of a negative number)"
+    return "undefined: too large to compute"
 
 
 class Evaluator:
@@ -55,6 +79,7 @@ class Evaluator:
         fixed = dict(fixed or {})
         order = self.graph.upstream(list(only)) if only is not None else self.order
         known: Values = {}
+        undefined_here: set[str] = set()
         nodes = self.graph.nodes
         for name in order:
             node = nodes[name]
@@ -63,14 +88,21 @@ class Evaluator:
                 continue
             if node.kind == "input":
                 assert node.expr is not None
-                known[name] = node.expr
+                known[name] = node.expr if node.expr.is_Rational else substitute(node.expr, {})
             elif node.kind == "derived":
+                # what reads an undefined quantity is undefined, and says which
+                bad = next((d for d in node.deps if d in undefined_here), None)
+                if bad is not None:
+                    undefined_here.add(name)
+                    self.undefined[name] = f"undefined: reads `{bad}`, which is undefined"
+                    continue
                 if all(d in known for d in node.deps):
                     assert node.expr is not None
-                    value = substitute(node.expr, {nodes[d].symbol: known[d] for d in node.deps})
+                    inputs = {nodes[d].symbol: known[d] for d in node.deps}
+                    value = substitute(node.expr, inputs)
                     if isinstance(value, sympy.Basic) and value.has(sympy.zoo, sympy.nan, sympy.oo):
-                        # 1/0 and overflow: undefined, and so is everything that reads it
-                        self.undefined[name] = "undefined: a division by zero or an overflow"
+                        undefined_here.add(name)
+                        self.undefined[name] = why_undefined(node.expr, inputs)
                         continue
                     if value.is_number or isinstance(value, sympy.logic.boolalg.BooleanAtom):
                         known[name] = value
