@@ -324,7 +324,7 @@ class LowerStage(UnitStage):
                                 label=f"more than {MAX_POWER_DIGITS} digits",
                                 help=(f"powers are limited to results below 1e{MAX_POWER_DIGITS}",))
                 return Scalar(sympy.Integer(0), None, None, deps, expr.span)
-            power = _power_of_numbers(left.expr, right.expr)
+            power = power_of_numbers(left.expr, right.expr)
         elif right.expr.is_Number and abs(right.expr) > MAX_VARIABLE_EXPONENT:
             self.diag.error("E0106", "exponent too large", expr.right.span,
                             label=f"at most {MAX_VARIABLE_EXPONENT}")
@@ -466,7 +466,7 @@ def _log10(value: sympy.Expr) -> float:
     return math.log10(float(value))
 
 
-def _power_of_numbers(base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr | None:
+def power_of_numbers(base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr | None:
     """`base ^ exponent` for two constants, or None to let sympy build it exactly.
 
     Exact rationals are kept while they stay small: `1.000001 ^ 100000000` is a 30-digit

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 import sympy
 
 from lang.graph import Graph
+from lang.lower import power_of_numbers
 
 Values = dict[str, sympy.Expr]
 
@@ -43,9 +44,26 @@ _MAX_EVALF_PRECISION = 4000     # bits: enough for any number below 1e1000 (the 
 def substitute(expr: sympy.Basic, values: Mapping[sympy.Symbol, sympy.Basic]) -> sympy.Basic:
     """Put numbers into a formula; an undefined result (max of 1/0, say) becomes nan, not an exception."""
     try:
-        return _settle(expr.xreplace(values))
+        return _settle(_replace(expr, values))
     except (ValueError, TypeError, ZeroDivisionError, ArithmeticError):
         return sympy.nan
+
+
+def _replace(expr: sympy.Basic, values: Mapping[sympy.Symbol, sympy.Basic]) -> sympy.Basic:
+    """`expr.xreplace(values)`, except that a power of two numbers too large to hold exactly
+    (`a ^ b` with a = 3, b = 10^8) becomes a 30-digit Float instead of taking minutes."""
+    if not expr.has(sympy.Pow):
+        return expr.xreplace(values)
+    if expr in values:
+        return values[expr]  # type: ignore[index]
+    if not expr.args:
+        return expr
+    args = [_replace(a, values) for a in expr.args]
+    if isinstance(expr, sympy.Pow):
+        power = power_of_numbers(args[0], args[1])  # type: ignore[arg-type]
+        if power is not None:
+            return power
+    return expr.func(*args) if any(a is not b for a, b in zip(args, expr.args)) else expr
 
 
 def why_undefined(expr: sympy.Basic, values: Mapping[sympy.Symbol, sympy.Basic]) -> str:
