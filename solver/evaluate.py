@@ -1,9 +1,12 @@
 """Forward evaluation: every quantity whose inputs are known, in topological order.
 
 Values stay exact (sympy Rationals) while the arithmetic allows; anything
-transcendental becomes a 30-digit Float. A quantity that reads an unknown is
-left out of the values (its formula still composes symbolically, see
-`compose`).
+transcendental, and any power too large to hold exactly, becomes a 30-digit
+Float (arbitrary exponent, so past a float's range it is still right). A value
+that is not a real number (1/0, sqrt or log of a negative) is undefined, with
+the reason in `Evaluator.undefined`, and so is everything that reads it. A
+quantity that reads an unknown is left out of the values (its formula still
+composes symbolically, see `compose`).
 """
 
 from __future__ import annotations

@@ -76,6 +76,8 @@ def test_constant_out_of_domain_is_a_positioned_diagnostic(
     ("a = 710\nx = exp(a)", "2.23399e+308"),          # past a float, still the right number
     ("a = 1000\nx = floor(exp(a))", "1.97007e+434"),
     ("x = 10 ^ 300", "1e+300"),
+    ("n = 100000000\nx = 1.000001 ^ n", "2.68798e+43"),   # the same power, met while evaluating
+    ("n = 100000000\nx = 3 ^ n", "2.96460e+47712125"),
 ])
 def test_huge_finite_values_are_right(folder: Path, capsys: pytest.CaptureFixture[str], spec: str,
                                       shown: str) -> None:
