@@ -89,8 +89,12 @@ class ImportStage(ResolverBase):
         # What could have been meant: modules in the same folder (`a.b` looks in `a/`), not this file.
         folder = Path(*parts[:-1])
         prefix = "".join(f"{p}." for p in parts[:-1])
-        stems = sorted({p.stem for base in (importer.parent, self.stdlib)
-                        for p in (base / folder).glob("*.infer") if p.resolve() != importer.resolve()})
+        stems: list[str] = []
+        try:
+            stems = sorted({p.stem for base in (importer.parent, self.stdlib)
+                            for p in (base / folder).glob("*.infer") if p.resolve() != importer.resolve()})
+        except OSError:      # a folder path too long to list: no suggestions, still the error
+            pass
         hint = did_you_mean(parts[-1], stems)
         if hint and prefix:
             hint = (hint[0].replace("`", f"`{prefix}", 1),)

@@ -254,13 +254,20 @@ def _build_graph(path: str | Path, overrides: Iterable[str], sources: SourceMap 
     try:
         if errors:
             raise InferError(errors)
-        if not file.is_file():
+        if not _is_file(file):
             raise InferError([Diagnostic("E0400", f"no such spec file `{file}`", None,
                                          help=("give the path of a .infer file",))])
         return Resolver(file, sources, parsed).resolve_root(file)
     except InferError as err:
         err.sources = sources    # so the one place that renders can quote every line
         raise
+
+
+def _is_file(file: Path) -> bool:
+    try:
+        return file.is_file()
+    except OSError:            # a name too long for the file system is no file either
+        return False
 
 
 def constant_value(text: str, label: str = "<--where>") -> tuple[sympy.Expr, Dim, str | None, Span]:

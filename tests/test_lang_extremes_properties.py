@@ -90,7 +90,7 @@ LENGTHS = st.sampled_from([1, 50, MAX_NAME_LENGTH - 1, MAX_NAME_LENGTH, MAX_NAME
 
 @FEW
 @given(LENGTHS, st.sampled_from(["{n} = 1", "import {n}", "x = {n}", "x = 2 {n}", "x = {{ {n} = 1 }}.{n}",
-                                 "x: {n}", "from precisions import {n}"]))
+                                 "x: {n}", "from precisions import {n}", "import " + ".".join(["{n}"] * 25)]))
 def test_long_names(folder: Path, capsys: pytest.CaptureFixture[str], length: int, form: str) -> None:
     ends_cleanly(folder, capsys, form.format(n="n" * length) + "\n")
 

@@ -58,6 +58,8 @@ def infer(folder: Path, capsys: pytest.CaptureFixture[str], spec: str, *argv: st
     ("x = " + "1" * 4301, "E0106", "number longer than 400 characters", "s.infer:1:5"),
     ("import " + "a" * 300, "E0107", "name longer than 200 characters", "s.infer:1:8"),
     ("x = " + "b" * 100_000, "E0107", "name longer than 200 characters", "s.infer:1:5"),
+    ("import " + ".".join(["a" * 199] * 25), "E0401", "no module named", "s.infer:1:1"),
+    ("from " + ".".join(["a" * 199] * 25) + " import x", "E0401", "no module named", "s.infer:1:1"),
 ])
 @pytest.mark.parametrize("command", ["eval", "check"])
 def test_constant_out_of_domain_is_a_positioned_diagnostic(
