@@ -30,8 +30,12 @@ def _settle(expr: sympy.Basic) -> sympy.Basic:
         if expr.q.bit_length() > 512 or expr.p.bit_length() > 512:  # type: ignore[attr-defined]
             return sympy.Float(expr, 30)
         return expr
-    if expr.is_Float or expr.has(sympy.zoo, sympy.nan, sympy.oo):
+    if expr.is_Float:
         return expr
+    if expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+        # a number that does not exist (1/0, log(0)) is nan, which every later step carries
+        # without raising; a formula still holding symbols keeps its other branches
+        return sympy.nan if expr.is_number else expr
     if expr.is_number:
         # maxn: `floor(exp(600))` needs all 261 digits of its argument to find the integer part
         value = sympy.Float(expr.evalf(30, maxn=_MAX_EVALF_PRECISION), 30)

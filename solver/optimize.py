@@ -252,7 +252,7 @@ class GoalSolver:
         lval = value_of(graph, node, lv, unit, dim) if lv.is_number else None
         rval = value_of(graph, node, rv, unit, dim) if rv.is_number else None
         margin = ""
-        if lv.is_number and rv.is_number:
+        if lv.is_number and rv.is_number and lv.is_finite and rv.is_finite:    # nan: undefined, no margin
             diff = float(rv - lv) * (1 if sense >= 0 else -1)
             # In the sides' own unit, unless that makes a tiny number (192.512 kB, not 0.000192512 GB).
             shown = convert(sympy.Float(abs(diff)), dim, unit)

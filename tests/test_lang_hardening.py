@@ -169,3 +169,18 @@ def test_a_local_module_does_not_replace_the_stdlibs(folder: Path, capsys: pytes
     # and the `--set` path names the local module, as the spec's own import does
     status, output = infer(folder, capsys, spec, "--set", "chat.kv_cache=precisions.bf16", bound=60)
     assert status == 0, output[:1000]
+
+
+@pytest.mark.parametrize("spec", [
+    "a = -1\nrequire sqrt(a) < 1",
+    "a = 0\nrequire log(a) < 15",
+    "a = 0\nrequire 1/a < 15",
+    "a = 10\nrequire exp(exp(exp(exp(a)))) > 1",
+])
+def test_a_requirement_on_an_undefined_value_is_unknown(folder: Path, capsys: pytest.CaptureFixture[str],
+                                                        spec: str) -> None:
+    """Neither met nor broken: `?`, with no margin computed from a number that does not exist."""
+    status, output = infer(folder, capsys, spec)
+    assert status == 0, output
+    row = next(line for line in output.splitlines() if "require" in line)
+    assert row.startswith("?") and "spare" not in row and "over" not in row, row
