@@ -97,6 +97,14 @@ class LowerStage(UnitStage):
                         help=("a square root, logarithm or power whose argument is outside its domain",))
         return Scalar(sympy.Integer(0), None, None, value.deps, expr.span)
 
+    def _out_of_range(self, large: bool, what: str, span: Span, deps: frozenset[str], more: str = "") -> Scalar:
+        """E0106 for a constant result past 10^±300: `10^10^10`, `exp(710)`, `1e-999 ^ 2`."""
+        self.diag.error("E0106", f"number too {'large' if large else 'small'}", span,
+                        label=f"more than {MAX_POWER_DIGITS} digits" + ("" if large else " after the point"),
+                        help=(f"{what} limited to results between 1e-{MAX_POWER_DIGITS} and "
+                              f"1e{MAX_POWER_DIGITS}{more}",))
+        return Scalar(sympy.Integer(0), None, None, deps, span)
+
     def _undefined(self, reason: str, span: Span, deps: frozenset[str], label: str = "undefined") -> Scalar:
         self.diag.error("E0314", f"undefined value: {reason}", span, label=label)
         return Scalar(sympy.Integer(0), None, None, deps, span)
@@ -319,11 +327,9 @@ class LowerStage(UnitStage):
                 return self._undefined("zero to a negative power", expr.span, deps, "a division by zero")
             if left.expr.is_negative and not right.expr.is_integer:
                 return self._undefined("a negative number to a fractional power", expr.span, deps)
-            if left.expr != 0 and abs(right.expr * _log10(abs(left.expr))) > MAX_POWER_DIGITS:
-                self.diag.error("E0106", "number too large", expr.span,
-                                label=f"more than {MAX_POWER_DIGITS} digits",
-                                help=(f"powers are limited to results below 1e{MAX_POWER_DIGITS}",))
-                return Scalar(sympy.Integer(0), None, None, deps, expr.span)
+            digits = right.expr * _log10(abs(left.expr)) if left.expr != 0 else 0
+            if abs(digits) > MAX_POWER_DIGITS:
+                return self._out_of_range(digits > 0, "powers are", expr.span, deps)
             power = power_of_numbers(left.expr, right.expr)
         elif right.expr.is_Number and abs(right.expr) > MAX_VARIABLE_EXPONENT:
             self.diag.error("E0106", "exponent too large", expr.right.span,
@@ -417,12 +423,9 @@ class LowerStage(UnitStage):
                 if expr.func == "log" and sign is not None and sign <= 0:
                     what = "zero" if sign == 0 else "a negative number"
                     return self._undefined(f"the logarithm of {what}", expr.span, deps)
-                if expr.func == "exp" and _exceeds(arg.expr, MAX_EXP_ARGUMENT):
-                    self.diag.error("E0106", "number too large", expr.span,
-                                    label=f"more than {MAX_POWER_DIGITS} digits",
-                                    help=(f"`exp` is limited to results below 1e{MAX_POWER_DIGITS}: "
-                                          f"its argument to {MAX_EXP_ARGUMENT:.1f}",))
-                    return Scalar(sympy.Integer(0), None, None, deps, expr.span)
+                if expr.func == "exp" and _exceeds(abs(arg.expr), MAX_EXP_ARGUMENT):
+                    return self._out_of_range(sign == 1, "`exp` is", expr.span, deps,
+                                              f": its argument to ±{MAX_EXP_ARGUMENT:.1f}")
             func = sympy.log if expr.func == "log" else sympy.exp
             return Scalar(func(arg.expr), DIMENSIONLESS, None, deps, expr.span)
         if expr.func == "sqrt":

@@ -50,6 +50,8 @@ def infer(folder: Path, capsys: pytest.CaptureFixture[str], spec: str, *argv: st
     ("require log(0) < 15", "E0314", "the logarithm of zero", "s.infer:1:9"),
     ("x = (-8) ^ 0.5", "E0314", "a negative number to a fractional power", "s.infer:1:5"),
     ("x = exp(710)", "E0106", "number too large", "s.infer:1:5"),
+    ("x = exp(-1000)", "E0106", "number too small", "s.infer:1:5"),
+    ("x = 1e-999 ^ 2", "E0106", "number too small", "s.infer:1:5"),
     ("x = exp(exp(exp(exp(10))))", "E0106", "number too large", "s.infer:1:13"),
     ("x = floor(exp(1000))", "E0106", "number too large", "s.infer:1:11"),
     ("require floor(exp(1000)) != 1", "E0106", "number too large", "s.infer:1:15"),
