@@ -33,11 +33,12 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield tmp_path
 
 
-def ends_cleanly(folder: Path, capsys: pytest.CaptureFixture[str], spec: str, *argv: str) -> int:
+def ends_cleanly(folder: Path, capsys: pytest.CaptureFixture[str], spec: str, *argv: str,
+                 command: str = "eval") -> int:
     (folder / "s.infer").write_text(spec, encoding="utf-8")
     capsys.readouterr()
     start = time.perf_counter()
-    code = main(["eval", "s.infer", *argv])       # any exception but InferError propagates here
+    code = main([command, "s.infer", *argv])       # any exception but InferError propagates here
     elapsed = time.perf_counter() - start
     output = "".join(capsys.readouterr())
     assert code in (0, 1), output[-2000:]
@@ -81,6 +82,13 @@ def test_extremes_through_an_input(folder: Path, capsys: pytest.CaptureFixture[s
 @given(st.sampled_from(NUMBERS), expressions(st.sampled_from(NUMBERS + ["a"])))
 def test_extremes_through_set(folder: Path, capsys: pytest.CaptureFixture[str], a: str, expr: str) -> None:
     ends_cleanly(folder, capsys, f"a = 1\nx = {expr}\n", "--set", f"a={expr}")
+
+
+@FEW
+@given(expressions(st.sampled_from(NUMBERS)))
+def test_extremes_through_where(folder: Path, capsys: pytest.CaptureFixture[str], expr: str) -> None:
+    ends_cleanly(folder, capsys, "x: count\ny = 2 * x\n", "--for", "x", "--where", f"y={expr}",
+                 command="solve")
 
 
 # --- long names and literals ----------------------------------------------------------------
