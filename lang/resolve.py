@@ -15,6 +15,12 @@ quantity is visited once and every diagnostic knows both places involved:
 
 Nothing is evaluated from user text: formulas are built node by node from the
 AST with sympy constructors.
+
+This module is the driver; the walk's stages live beside it, each a mixin of
+`Resolver`: `lang/scopes.py` (values, scopes, the shared state),
+`lang/imports.py` (finding and loading modules), `lang/fields.py` (record
+fields and `--set` overrides), `lang/check_units.py` and `lang/lower.py`
+(expressions to checked sympy formulas). Limits are in `lang/limits.py`.
 """
 
 from __future__ import annotations
