@@ -76,7 +76,7 @@ def _replace(expr: sympy.Basic, values: Mapping[sympy.Symbol, sympy.Basic]) -> s
 def why_undefined(expr: sympy.Basic, values: Mapping[sympy.Symbol, sympy.Basic]) -> str:
     """Why a formula has no value at these inputs, in words (called only when it has none)."""
     try:
-        raw = expr.xreplace(values)
+        raw = _replace(expr, values)
     except (ValueError, TypeError):
         return "undefined: not a real number"
     except ArithmeticError:           # OverflowError, sympy's PrecisionExhausted

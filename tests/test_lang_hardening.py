@@ -96,6 +96,7 @@ def test_huge_finite_values_are_right(folder: Path, capsys: pytest.CaptureFixtur
     ("a = -8\nx = a ^ (1/3)", "x", "not a real number"),
     ("a = 10\nx = exp(exp(exp(exp(a))))", "x", "too large to compute"),
     ("a = 0\nb = 1/a\nc = b + 1", "c", "reads `b`, which is undefined"),
+    ("a = 3\nb = 100000000\nx = log(a - 3) * 7 ^ b", "x", "the logarithm of zero"),   # and no 7^(10^8)
 ])
 def test_undefined_at_evaluation_says_why(folder: Path, capsys: pytest.CaptureFixture[str], spec: str,
                                           name: str, reason: str) -> None:
