@@ -23,10 +23,7 @@ from lark.exceptions import (
 
 from lang import syntax as ast
 from lang.diagnostics import Diagnostic, InferError, Label, Span
-
-MAX_NESTING = 64           # brackets inside brackets: far past any real spec
-MAX_TREE_DEPTH = 400       # operator chains: keeps every later recursive pass safe
-MAX_EXPONENT_DIGITS = 4    # `1e9999` is a typo, not a capacity figure
+from lang.limits import MAX_EXPONENT_DIGITS, MAX_NAME_LENGTH, MAX_NESTING, MAX_NUMBER_LENGTH, MAX_TREE_DEPTH
 
 KEYWORDS = frozenset("import from as require goal maximize minimize if then else and or not "
                      "one of record true false".split())
@@ -54,6 +51,8 @@ class _PostLex:
         after_separator = True          # the file starts as if after a newline
         for tok in stream:
             kind = tok.type
+            if kind in _LIMITED and len(tok) > _LIMITED[kind][0]:
+                raise InferError([_too_long(tok, self.file)])
             in_braces = not stack or stack[-1] == "LBRACE"
             separator = kind == "_NL" or (kind == "COMMA" and bool(stack) and stack[-1] == "LBRACE")
             if separator:
@@ -73,6 +72,19 @@ class _PostLex:
             elif kind in ("RPAR", "RSQB", "RBRACE") and stack:
                 stack.pop()
             yield tok
+
+
+# Checked on the token, before anything converts it: a 5,000-digit literal would pass
+# Python's int-from-text limit, a 300-character module name the file system's.
+_LIMITED = {"NAME": (MAX_NAME_LENGTH, "E0107", "name"), "QUANTITY": (MAX_NUMBER_LENGTH, "E0106", "number"),
+            "INT": (MAX_NUMBER_LENGTH, "E0106", "number")}
+
+
+def _too_long(tok: Token, file: str) -> Diagnostic:
+    limit, code, what = _LIMITED[tok.type]
+    line, col = tok.line or 1, tok.column or 1
+    return Diagnostic(code, f"{what} longer than {limit} characters", Span(file, line, col, line, col + len(tok)),
+                      label=f"{len(tok)} characters", help=(f"a {what} may have at most {limit} characters",))
 
 
 _postlex = _PostLex()

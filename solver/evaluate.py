@@ -1,9 +1,12 @@
 """Forward evaluation: every quantity whose inputs are known, in topological order.
 
 Values stay exact (sympy Rationals) while the arithmetic allows; anything
-transcendental becomes a 30-digit Float. A quantity that reads an unknown is
-left out of the values (its formula still composes symbolically, see
-`compose`).
+transcendental, and any power too large to hold exactly, becomes a 30-digit
+Float (arbitrary exponent, so past a float's range it is still right). A value
+that is not a real number (1/0, sqrt or log of a negative) is undefined, with
+the reason in `Evaluator.undefined`, and so is everything that reads it. A
+quantity that reads an unknown is left out of the values (its formula still
+composes symbolically, see `compose`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 import sympy
 
 from lang.graph import Graph
+from lang.lower import power_of_numbers
 
 Values = dict[str, sympy.Expr]
 
@@ -26,19 +30,64 @@ def _settle(expr: sympy.Basic) -> sympy.Basic:
         if expr.q.bit_length() > 512 or expr.p.bit_length() > 512:  # type: ignore[attr-defined]
             return sympy.Float(expr, 30)
         return expr
-    if expr.is_Float or expr.has(sympy.zoo, sympy.nan, sympy.oo):
+    if expr.is_Float:
         return expr
+    if expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+        # a number that does not exist (1/0, log(0)) is nan, which every later step carries
+        # without raising; a formula still holding symbols keeps its other branches
+        return sympy.nan if expr.is_number else expr
     if expr.is_number:
-        return sympy.Float(expr.evalf(30), 30)
+        # maxn: `floor(exp(600))` needs all 261 digits of its argument to find the integer part
+        value = sympy.Float(expr.evalf(30, maxn=_MAX_EVALF_PRECISION), 30)
+        if value.is_real is False or value.has(sympy.I):
+            return sympy.nan            # `sqrt(a)` with a < 0: no real value
+        return value
     return expr
+
+
+_MAX_EVALF_PRECISION = 4000     # bits: enough for any number below 1e1000 (the literals' limit)
 
 
 def substitute(expr: sympy.Basic, values: Mapping[sympy.Symbol, sympy.Basic]) -> sympy.Basic:
     """Put numbers into a formula; an undefined result (max of 1/0, say) becomes nan, not an exception."""
     try:
-        return _settle(expr.xreplace(values))
+        return _settle(_replace(expr, values))
     except (ValueError, TypeError, ZeroDivisionError, ArithmeticError):
         return sympy.nan
+
+
+def _replace(expr: sympy.Basic, values: Mapping[sympy.Symbol, sympy.Basic]) -> sympy.Basic:
+    """`expr.xreplace(values)`, except that a power of two numbers too large to hold exactly
+    (`a ^ b` with a = 3, b = 10^8) becomes a 30-digit Float instead of taking minutes."""
+    if not expr.has(sympy.Pow):
+        return expr.xreplace(values)
+    if expr in values:
+        return values[expr]  # type: ignore[index]
+    if not expr.args:
+        return expr
+    args = [_replace(a, values) for a in expr.args]
+    if isinstance(expr, sympy.Pow):
+        power = power_of_numbers(args[0], args[1])  # type: ignore[arg-type]
+        if power is not None:
+            return power
+    return expr.func(*args) if any(a is not b for a, b in zip(args, expr.args)) else expr
+
+
+def why_undefined(expr: sympy.Basic, values: Mapping[sympy.Symbol, sympy.Basic]) -> str:
+    """Why a formula has no value at these inputs, in words (called only when it has none)."""
+    try:
+        raw = _replace(expr, values)
+    except (ValueError, TypeError):
+        return "undefined: not a real number"
+    except ArithmeticError:           # OverflowError, sympy's PrecisionExhausted
+        return "undefined: too large to compute"
+    if raw.has(sympy.zoo):
+        return "undefined: a division by zero (or the logarithm of zero)"
+    if raw.has(sympy.nan, sympy.oo, -sympy.oo):
+        return "undefined: not a finite number"
+    if raw.has(sympy.I) or raw.is_real is False:
+        return "undefined: not a real number (a square root, logarithm or fractional power of a negative number)"
+    return "undefined: too large to compute"
 
 
 class Evaluator:
@@ -55,6 +104,7 @@ class Evaluator:
         fixed = dict(fixed or {})
         order = self.graph.upstream(list(only)) if only is not None else self.order
         known: Values = {}
+        undefined_here: set[str] = set()
         nodes = self.graph.nodes
         for name in order:
             node = nodes[name]
@@ -63,14 +113,21 @@ class Evaluator:
                 continue
             if node.kind == "input":
                 assert node.expr is not None
-                known[name] = node.expr
+                known[name] = node.expr if node.expr.is_Rational else substitute(node.expr, {})
             elif node.kind == "derived":
+                # what reads an undefined quantity is undefined, and says which
+                bad = next((d for d in node.deps if d in undefined_here), None)
+                if bad is not None:
+                    undefined_here.add(name)
+                    self.undefined[name] = f"undefined: reads `{bad}`, which is undefined"
+                    continue
                 if all(d in known for d in node.deps):
                     assert node.expr is not None
-                    value = substitute(node.expr, {nodes[d].symbol: known[d] for d in node.deps})
+                    inputs = {nodes[d].symbol: known[d] for d in node.deps}
+                    value = substitute(node.expr, inputs)
                     if isinstance(value, sympy.Basic) and value.has(sympy.zoo, sympy.nan, sympy.oo):
-                        # 1/0 and overflow: undefined, and so is everything that reads it
-                        self.undefined[name] = "undefined: a division by zero or an overflow"
+                        undefined_here.add(name)
+                        self.undefined[name] = why_undefined(node.expr, inputs)
                         continue
                     if value.is_number or isinstance(value, sympy.logic.boolalg.BooleanAtom):
                         known[name] = value

@@ -230,7 +230,7 @@ class GoalSolver:
         lval = value_of(graph, node, lv, unit, dim) if lv.is_number else None
         rval = value_of(graph, node, rv, unit, dim) if rv.is_number else None
         margin = ""
-        if lv.is_number and rv.is_number:
+        if lv.is_number and rv.is_number and lv.is_finite and rv.is_finite:    # nan: undefined, no margin
             exact_diff = substitute((rv - lv) * (1 if sense >= 0 else -1), {})
             diff = float(exact_diff) if exact_diff.is_number else math.nan
             # In the sides' own unit, unless that makes a tiny number (192.512 kB, not 0.000192512 GB).
