@@ -20,8 +20,8 @@ MAX_TREE_DEPTH = 400        # operator chains: keeps every later recursive pass 
 MAX_EXPONENT_DIGITS = 4     # `1e9999` is a typo, not a capacity figure (3 digits pass)
 MAX_NUMBER_LENGTH = 400     # characters in a number literal: `1e999` needs 5, a written-out googol 101
 MAX_NAME_LENGTH = 200       # characters in a name: a module name must also fit a file name (255 bytes)
-MAX_POWER_DIGITS = 300      # `10^10^10` would take the machine; no capacity figure needs more
-MAX_EXP_ARGUMENT = MAX_POWER_DIGITS * math.log(10)    # exp(x) stays below 10^300 too
+MAX_POWER_DIGITS = 999      # the range a literal can write (1e999); `10^10^10` would take the machine
+MAX_EXP_ARGUMENT = MAX_POWER_DIGITS * math.log(10)    # exp(x) stays below 10^999 too
 MAX_VARIABLE_EXPONENT = 64  # a constant exponent on a non-constant base
 MAX_UNIT_EXPONENT = 16      # `GB^3` is rare; `GB^99999999` is a factor of 10^900000000
 MAX_CHAIN = 1000            # quantities each defined by the next: `x0 = x1 + 1`, `x1 = x2 + 1`, ...

@@ -98,7 +98,7 @@ class LowerStage(UnitStage):
         return Scalar(sympy.Integer(0), None, None, value.deps, expr.span)
 
     def _out_of_range(self, large: bool, what: str, span: Span, deps: frozenset[str], more: str = "") -> Scalar:
-        """E0106 for a constant result past 10^±300: `10^10^10`, `exp(710)`, `1e-999 ^ 2`."""
+        """E0106 for a constant result past 10^±999: `10^10^10`, `exp(2400)`, `1e-999 ^ 2`."""
         self.diag.error("E0106", f"number too {'large' if large else 'small'}", span,
                         label=f"more than {MAX_POWER_DIGITS} digits" + ("" if large else " after the point"),
                         help=(f"{what} limited to results between 1e-{MAX_POWER_DIGITS} and "

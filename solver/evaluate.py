@@ -119,7 +119,10 @@ class Evaluator:
                 bad = next((d for d in node.deps if d in undefined_here), None)
                 if bad is not None:
                     undefined_here.add(name)
-                    self.undefined[name] = f"undefined: reads `{bad}`, which is undefined"
+                    # name the root cause: `c = b + 1` with `b = 1/0` reads `b`, a division by zero
+                    why = self.undefined.get(bad, "")
+                    self.undefined[name] = why if why.startswith("undefined: reads `") else \
+                        f"undefined: reads `{bad}`, " + (why.removeprefix("undefined: ") or "which is undefined")
                     continue
                 if all(d in known for d in node.deps):
                     assert node.expr is not None

@@ -49,12 +49,12 @@ def infer(folder: Path, capsys: pytest.CaptureFixture[str], spec: str, *argv: st
     ("x = min(1, sqrt(-1))", "E0314", "the square root of a negative number", "s.infer:1:12"),
     ("require log(0) < 15", "E0314", "the logarithm of zero", "s.infer:1:9"),
     ("x = (-8) ^ 0.5", "E0314", "a negative number to a fractional power", "s.infer:1:5"),
-    ("x = exp(710)", "E0106", "number too large", "s.infer:1:5"),
-    ("x = exp(-1000)", "E0106", "number too small", "s.infer:1:5"),
+    ("x = exp(2400)", "E0106", "number too large", "s.infer:1:5"),
+    ("x = exp(-2400)", "E0106", "number too small", "s.infer:1:5"),
     ("x = 1e-999 ^ 2", "E0106", "number too small", "s.infer:1:5"),
     ("x = exp(exp(exp(exp(10))))", "E0106", "number too large", "s.infer:1:13"),
-    ("x = floor(exp(1000))", "E0106", "number too large", "s.infer:1:11"),
-    ("require floor(exp(1000)) != 1", "E0106", "number too large", "s.infer:1:15"),
+    ("x = floor(exp(2400))", "E0106", "number too large", "s.infer:1:11"),
+    ("require floor(exp(2400)) != 1", "E0106", "number too large", "s.infer:1:15"),
     ("x = 1 GB^99999999", "E0106", "unit exponent too large", "s.infer:1:9"),
     ("x: GB^99999999", "E0106", "unit exponent too large", "s.infer:1:4"),
     ("x = " + "1" * 4301, "E0106", "number longer than 400 characters", "s.infer:1:5"),
@@ -80,6 +80,9 @@ def test_constant_out_of_domain_is_a_positioned_diagnostic(
     ("a = 710\nx = exp(a)", "2.23399e+308"),          # past a float, still the right number
     ("a = 1000\nx = floor(exp(a))", "1.97007e+434"),
     ("x = 10 ^ 300", "1e+300"),
+    ("x = exp(710)", "2.23399e+308"),               # a constant past a float: as exact as an input
+    ("x = floor(exp(1000))", "1.97007e+434"),
+    ("x = 10 ^ 999", "1.00000e+999"),                     # the largest power a literal could also write
     ("n = 100000000\nx = 1.000001 ^ n", "2.68798e+43"),   # the same power, met while evaluating
     ("n = 100000000\nx = 3 ^ n", "2.96460e+47712125"),
 ])
@@ -95,7 +98,7 @@ def test_huge_finite_values_are_right(folder: Path, capsys: pytest.CaptureFixtur
     ("a = 0\nx = log(a)", "x", "a division by zero (or the logarithm of zero)"),
     ("a = -8\nx = a ^ (1/3)", "x", "not a real number"),
     ("a = 10\nx = exp(exp(exp(exp(a))))", "x", "too large to compute"),
-    ("a = 0\nb = 1/a\nc = b + 1", "c", "reads `b`, which is undefined"),
+    ("a = 0\nb = 1/a\nc = b + 1", "c", "reads `b`, a division by zero"),
     ("a = 3\nb = 100000000\nx = log(a - 3) * 7 ^ b", "x", "the logarithm of zero"),   # and no 7^(10^8)
 ])
 def test_undefined_at_evaluation_says_why(folder: Path, capsys: pytest.CaptureFixture[str], spec: str,
