@@ -29,6 +29,7 @@ from typing import Union
 
 import sympy
 
+from lang import reads
 from lang import syntax as ast
 from lang.diagnostics import (
     Collector,
@@ -216,7 +217,7 @@ class _OverrideScope(Scope):
             return found
         for base in (self.resolver.root_dir, self.resolver.stdlib):
             candidate = base / f"{name}.infer"
-            if candidate.is_file():
+            if reads.is_file(candidate):
                 module = self.resolver.load_module(candidate, name, span)
                 return module.record if module is not None else None
         return None
@@ -253,7 +254,7 @@ class _Module:
 
 class Resolver:
     def __init__(self, root_file: Path, sources: SourceMap, overrides: list[Override]):
-        self.root_dir = root_file.resolve().parent
+        self.root_dir = reads.resolve(root_file).parent
         self.stdlib = stdlib_path().resolve()
         self.sources = sources
         self.diag = Collector()
@@ -278,7 +279,7 @@ class Resolver:
     # -- modules and imports --
 
     def load_module(self, file: Path, name: str, span: Span | None) -> _Module | None:
-        file = file.resolve()
+        file = reads.resolve(file)
         if file in self.modules:
             return self.modules[file]
         if any(f == file for f, _ in self.loading):
@@ -291,7 +292,7 @@ class Resolver:
                             help=("move the shared definitions into a module both can import",))
             return None
         try:
-            text = file.read_text(encoding="utf-8")
+            text = reads.read_text(file)
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             self.diag.error("E0402", f"cannot read module `{name}`: {reason}", span)
@@ -322,8 +323,8 @@ class Resolver:
         rel = Path(*parts).with_suffix(".infer")
         for base in (importer.parent, self.stdlib):
             candidate = base / rel
-            if candidate.is_file():
-                real = candidate.resolve()
+            if reads.is_file(candidate):
+                real = reads.resolve(candidate)
                 if not (_inside(real, self.root_dir) or _inside(real, self.stdlib)):
                     self.diag.error("E0404", f"module `{'.'.join(parts)}` is outside the spec's folder",
                                     span, label="not allowed",

@@ -125,7 +125,6 @@ def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from solver.api import Spec
 
     spec = Spec.load(args.spec, getattr(args, "sets", []))
-    _files_read.extend(spec.graph.files)   # failures are not cached: a fixed import must show
     _warn(spec)
     return spec
 
@@ -245,32 +244,31 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return run_validation(args)
 
 
-_files_read: list[str] = []
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     from solver import memo
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if memo.enabled(argv):
-        hit = memo.lookup(argv)
+        import contextlib
+        import io
+
+        from lang.reads import recording
+
+        entry = memo.key(argv)
+        hit = memo.lookup(entry)
         if hit is not None:
             out, err, code = hit
             sys.stdout.write(out)
             sys.stderr.write(err)
             return code
-        import contextlib
-        import io
-
         out_buf, err_buf = io.StringIO(), io.StringIO()
         try:
-            with contextlib.redirect_stdout(out_buf), contextlib.redirect_stderr(err_buf):
+            with recording() as log, contextlib.redirect_stdout(out_buf), contextlib.redirect_stderr(err_buf):
                 code = _main(argv)
         finally:
             sys.stdout.write(out_buf.getvalue())
             sys.stderr.write(err_buf.getvalue())
-        if _files_read and code in (EXIT_OK, EXIT_SPEC):
-            memo.store(argv, _files_read, out_buf.getvalue(), err_buf.getvalue(), code)
+        memo.store(entry, argv, log, out_buf.getvalue(), err_buf.getvalue(), code)
         return code
     return _main(argv)
 
@@ -279,7 +277,6 @@ def _main(argv: Sequence[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
-    _files_read.clear()
     try:
         return run(args)
     except InferError as err:
