@@ -339,3 +339,20 @@ def test_the_result_cache_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert len(list(folder.glob("*.json"))) == 2
     huge = "x" * (memo.MAX_ENTRY_BYTES + 1)
     assert memo.store(memo.key(["eval", "big"]), ["eval", "big"], log, huge, "", 0) is False
+
+
+def test_a_replayed_answer_imports_neither_sympy_nor_lark_nor_pint(tmp_path: Path) -> None:
+    spec = tmp_path / "chat.infer"
+    spec.write_text((REPO / "specs" / "chat.infer").read_text())
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "INFER_CACHE": "1"}
+    argv = ["solve", str(spec), "--for", "max_batch", "--set", "chat.prompt=1000token"]
+    first = _run(argv, env, tmp_path)
+    assert first.returncode == 0, first.stderr
+    probe = ("import sys\nfrom solver import cli\ncode = cli.main(sys.argv[1:])\n"
+             "heavy = sorted(m for m in ('sympy', 'lark', 'pint', 'numpy', 'pydantic') if m in sys.modules)\n"
+             "print('HEAVY', code, heavy, file=sys.stderr)")
+    again = subprocess.run([sys.executable, "-c", probe, *argv], cwd=tmp_path,
+                           env={**os.environ, "PYTHONPATH": str(REPO), **env}, capture_output=True, text=True,
+                           timeout=120)
+    assert "HEAVY 0 []" in again.stderr, again.stderr
+    assert again.stdout == first.stdout
