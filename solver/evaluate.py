@@ -41,6 +41,9 @@ def substitute(expr: sympy.Basic, values: Mapping[sympy.Symbol, sympy.Basic]) ->
         return sympy.nan
 
 
+KEEP_POINTS = 16
+
+
 class Evaluator:
     """Evaluates a graph given values for some unknowns and choices."""
 
@@ -48,11 +51,26 @@ class Evaluator:
         self.graph = graph
         self.order = graph.upstream(list(graph.nodes))
         self.undefined: dict[str, str] = {}
+        self._known: dict[tuple[object, ...], Values] = {}     # the last few points evaluated
 
     def values(self, fixed: Mapping[str, sympy.Expr] | None = None,
                only: Iterable[str] | None = None) -> Values:
-        """Numbers for every node that can be computed (or those `only` needs)."""
+        """Numbers for every node that can be computed (or those `only` needs).
+
+        Exact evaluation is the cost of a derivation; the same point asked again (the answer of
+        a goal asked twice, `eval` after `solve`) is served from the last few computed.
+        """
         fixed = dict(fixed or {})
+        key = (tuple(sorted(fixed.items(), key=lambda kv: kv[0])), None if only is None else tuple(only))
+        found = self._known.get(key)
+        if found is None:
+            found = self._values(fixed, only)
+            if len(self._known) >= KEEP_POINTS:
+                self._known.pop(next(iter(self._known)))
+            self._known[key] = found
+        return dict(found)
+
+    def _values(self, fixed: dict[str, sympy.Expr], only: Iterable[str] | None) -> Values:
         order = self.graph.upstream(list(only)) if only is not None else self.order
         known: Values = {}
         nodes = self.graph.nodes
