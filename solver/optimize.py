@@ -19,6 +19,7 @@ import itertools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import cast
 
 import numpy as np
@@ -786,8 +787,15 @@ def _brief(expr: sympy.Basic) -> str:
     return print_sympy(expr, {s: s.name.rsplit(".", 1)[-1] for s in expr.free_symbols})
 
 
+@lru_cache(maxsize=32)
+def _numerator(expr: sympy.Basic) -> sympy.Basic:
+    """Over one denominator, the top: `_polynomial_ok` and `solve_polynomial` ask for the same one,
+    and `together` is the costliest step of a closed form."""
+    return sympy.together(expr).as_numer_denom()[0]
+
+
 def _polynomial_ok(expr: sympy.Basic, x: sympy.Symbol) -> bool:
-    numer, _ = sympy.together(expr).as_numer_denom()
+    numer = _numerator(expr)
     try:
         return sympy.Poly(numer, x).degree() <= 2
     except sympy.PolynomialError:
@@ -804,7 +812,7 @@ def solve_polynomial(expr: sympy.Basic, x: sympy.Symbol) -> list[sympy.Basic]:
     >>> solve_polynomial(a * x / b - 3, x)
     [3*b/a]
     """
-    numer, _ = sympy.together(expr).as_numer_denom()
+    numer = _numerator(expr)
     try:
         coeffs = sympy.Poly(numer, x).all_coeffs()
     except sympy.PolynomialError:
