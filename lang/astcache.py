@@ -8,8 +8,9 @@ annotations of `lang.syntax`, so every value is checked against the type its
 field declares (a union accepts only its own classes, a `Literal` only its
 values). Anything that does not fit, from a truncated file to a list where a
 name belongs, is a miss and the file is parsed again. Entries live only in the
-private cache directory (`lang.cachedir`); the key is the text, the path shown
-in spans, and the sources of the grammar, parser and AST.
+private cache directory (`lang.cachedir`), at most 1,000 files and 64 MB, least
+recently used dropped first; the key is the text, the path shown in spans, and
+the sources of the grammar, parser and AST.
 
 >>> from lang.parser import parse_module
 >>> m = parse_module("x: GB = 80 GB / 2\\nrequire x <= 1 TB\\n", "a.infer")
@@ -27,11 +28,12 @@ import json
 import types
 import typing
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from lang import syntax as ast
-from lang.cachedir import private_dir, read_private, write_atomic
+from lang.cachedir import private_dir, read_private, touch, trim, write_atomic
 from lang.diagnostics import Span
 
 
@@ -164,11 +166,22 @@ _FIELDS_OK = set(_CLASSES.values())
 # --- the cache ------------------------------------------------------------------------
 
 
-def _key(text: str, path: str) -> str:
+MAX_ENTRIES = 1000
+MAX_BYTES = 64 << 20
+
+
+@lru_cache(maxsize=1)
+def _code_digest() -> bytes:
+    """The grammar, the parser and the AST as this process runs them."""
     here = Path(__file__).parent
-    sources = [(here / n).read_bytes() for n in ("grammar.lark", "parser.py", "syntax.py", "diagnostics.py",
-                                                  "astcache.py")]
-    return hashlib.sha256(b"\0".join([text.encode(), path.encode(), *sources])).hexdigest()[:32]
+    h = hashlib.sha256()
+    for name in ("grammar.lark", "parser.py", "syntax.py", "diagnostics.py", "astcache.py"):
+        h.update((here / name).read_bytes() + b"\0")
+    return h.digest()
+
+
+def _key(text: str, path: str) -> str:
+    return hashlib.sha256(b"\0".join([text.encode(), path.encode(), _code_digest()])).hexdigest()[:32]
 
 
 def parse_cached(text: str, path: str) -> ast.Module:
@@ -186,11 +199,13 @@ def parse_cached(text: str, path: str) -> ast.Module:
         except (ValueError, RecursionError):
             module = None
         if module is not None:
+            touch(file)
             return module
     module = parse_module(text, path)
     try:
         data = json.dumps(encode_module(module), separators=(",", ":")).encode()
     except (_Mismatch, ValueError, RecursionError):
         return module       # too deep or too large to cache: it is parsed each time
-    write_atomic(file, data)
+    if write_atomic(file, data):
+        trim(folder, MAX_ENTRIES, MAX_BYTES)
     return module

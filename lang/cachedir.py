@@ -8,7 +8,9 @@ others cannot rename it out of (owned by the user or root, and not writable by
 others unless sticky, like `/tmp`). Anything else means no cache at all: there
 is no fallback to a shared temporary folder, because a file there could be
 planted by another user. Files are written atomically (`write_atomic`: a 0600
-temporary file in the same folder, then a rename).
+temporary file in the same folder, then a rename), read only when they are
+regular files of ours (`read_private`), and each folder is kept to a bounded
+size, least recently used first (`trim`, `touch`).
 """
 
 from __future__ import annotations
@@ -135,3 +137,33 @@ def read_private(path: Path, limit: int = 64 << 20) -> bytes | None:
     finally:
         if fd >= 0:
             os.close(fd)
+
+
+def trim(folder: Path, max_entries: int, max_bytes: int) -> None:
+    """Drop the least recently used files (oldest modification time first) until the folder holds
+    at most `max_entries` files and `max_bytes` bytes."""
+    files = []
+    try:
+        for e in os.scandir(folder):
+            if e.is_file(follow_symlinks=False):
+                st = e.stat(follow_symlinks=False)
+                files.append((st.st_mtime_ns, st.st_size, e.path))
+    except OSError:
+        return
+    total = sum(size for _, size, _ in files)
+    files.sort()
+    while files and (len(files) > max_entries or total > max_bytes):
+        _, size, path = files.pop(0)
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        total -= size
+
+
+def touch(path: Path) -> None:
+    """Mark a cache file as just used, so `trim` keeps it longest."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from lang import cachedir
 from lang.cachedir import private_dir, read_private, write_atomic
 from lang.reads import KINDS, ReadLog, holds
 
@@ -127,10 +128,7 @@ def lookup(entry_key: str) -> tuple[str, str, int] | None:
     log, out, err, code = found
     if not holds(log):
         return None
-    try:
-        os.utime(path)      # most recently used: the last to be trimmed
-    except OSError:
-        pass
+    cachedir.touch(path)      # most recently used: the last to be trimmed
     return out, err, code
 
 
@@ -155,20 +153,4 @@ def store(entry_key: str, argv: Sequence[str], log: ReadLog, stdout: str, stderr
 
 def trim(folder: Path, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
     """Drop the least recently used entries until the folder is within both bounds."""
-    try:
-        files = []
-        for e in os.scandir(folder):
-            if e.is_file(follow_symlinks=False):
-                st = e.stat(follow_symlinks=False)
-                files.append((st.st_mtime_ns, st.st_size, e.path))
-    except OSError:
-        return
-    total = sum(size for _, size, _ in files)
-    files.sort()
-    while files and (len(files) > max_entries or total > max_bytes):
-        _, size, path = files.pop(0)
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-        total -= size
+    cachedir.trim(folder, max_entries, max_bytes)

@@ -356,3 +356,13 @@ def test_a_replayed_answer_imports_neither_sympy_nor_lark_nor_pint(tmp_path: Pat
                            timeout=120)
     assert "HEAVY 0 []" in again.stderr, again.stderr
     assert again.stdout == first.stdout
+
+
+def test_the_parsed_module_cache_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = _cache_env(tmp_path, monkeypatch)
+    monkeypatch.setattr(astcache, "MAX_ENTRIES", 2)
+    for i in range(5):
+        assert astcache.parse_cached(f"x{i} = {i}\n", "a.infer").members
+    kept = list((folder / "ast").iterdir())
+    assert len(kept) == 2
+    assert astcache.parse_cached("x4 = 4\n", "a.infer") == parse_module("x4 = 4\n", "a.infer")
