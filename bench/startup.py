@@ -60,6 +60,9 @@ print(json.dumps(out))
 
 def _env(cache: Path, result_cache: bool) -> dict[str, str]:
     env = dict(os.environ, XDG_CACHE_HOME=str(cache), PYTHONPATH=str(REPO))
+    # As a user's Python runs: with bytecode caches (some sandboxes turn them off, and then every
+    # start compiles our 10,000 lines again, ~0.1 s).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["INFER_CACHE"] = "1" if result_cache else "0"
     return env
 

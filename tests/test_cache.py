@@ -52,10 +52,10 @@ def test_planted_pickles_in_the_old_shared_fallbacks_are_never_loaded(tmp_path: 
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")          # the cache folder cannot be created under a file
     # An audit hook proves nothing under the shared temp folder is even opened.
-    hook = ("import sys, runpy; seen = []; sys.addaudithook(lambda e, a: seen.append(str(a[0])) "
-            "if e == 'open' and str(a[0]).startswith(sys.argv[1]) else None); sys.argv = sys.argv[1:]; "
-            "sys.argv[0] = 'infer'\ntry:\n  runpy.run_module('solver.cli', run_name='__main__')\n"
-            "finally:\n  print('OPENED', seen, file=sys.stderr)")
+    hook = ("import sys; seen = []; sys.addaudithook(lambda e, a: seen.append(str(a[0])) "
+            "if e == 'open' and str(a[0]).startswith(sys.argv[1]) else None)\n"
+            "from solver import cli\ncode = cli.main(sys.argv[2:])\n"
+            "print('OPENED', seen, file=sys.stderr)\nsys.exit(code)")
     env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(shared), "XDG_CACHE_HOME": str(blocker / "c"),
            "HOME": str(blocker), "INFER_CACHE": "1"}
     done = subprocess.run([sys.executable, "-c", hook, str(shared), "eval", str(spec)], cwd=tmp_path, env=env,
