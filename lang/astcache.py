@@ -27,6 +27,7 @@ import hashlib
 import json
 import types
 import typing
+from collections.abc import Callable
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
@@ -86,78 +87,120 @@ def _encode(value: Any, path: str) -> Any:
 def decode_module(data: Any, path: str) -> ast.Module | None:
     """The module `data` encodes, or None when anything in it has the wrong shape."""
     try:
-        module = _decode(ast.Module, data, path)
+        module = _decoder(ast.Module)(data, path)
     except (_Mismatch, RecursionError, ValueError, ZeroDivisionError, TypeError):
         return None
     return module if isinstance(module, ast.Module) and module.path == path else None
 
 
-def _decode(tp: Any, data: Any, path: str) -> Any:
+Decoder = Callable[[Any, str], Any]
+_DECODERS: dict[Any, Decoder] = {}
+
+
+def _decoder(tp: Any) -> Decoder:
+    """A function that checks data against `tp` and builds the value (built once per type)."""
+    found = _DECODERS.get(tp)
+    if found is None:
+        found = _DECODERS[tp] = _make_decoder(tp)
+    return found
+
+
+def _span(data: Any, path: str) -> Span:
+    if type(data) is list and len(data) == 4:
+        file, spot = path, data
+    elif type(data) is list and len(data) == 5 and type(data[0]) is str:
+        file, spot = data[0], data[1:]
+    else:
+        raise _Mismatch("span")
+    for n in spot:
+        if type(n) is not int:
+            raise _Mismatch("span")
+    return Span(file, *spot)
+
+
+def _fraction(data: Any, path: str) -> Fraction:
+    if type(data) is not str or data.count("/") != 1:
+        raise _Mismatch("fraction")
+    num, den = data.split("/")
+    return Fraction(int(num), int(den))     # a zero denominator raises, and is a miss
+
+
+def _exactly(kind: type) -> Decoder:
+    def check(data: Any, path: str) -> Any:
+        if type(data) is not kind:
+            raise _Mismatch(kind.__name__)
+        return data
+    return check
+
+
+def _make_decoder(tp: Any) -> Decoder:
     if tp is Span:
-        if isinstance(data, list) and len(data) == 4:
-            file, spot = path, data
-        elif isinstance(data, list) and len(data) == 5 and isinstance(data[0], str):
-            file, spot = data[0], data[1:]
-        else:
-            raise _Mismatch("span")
-        if not all(type(n) is int for n in spot):
-            raise _Mismatch("span")
-        return Span(file, *spot)
-    if tp is str or tp is float or tp is bool:
-        if type(data) is not tp:
-            raise _Mismatch(tp.__name__)
-        return data
-    if tp is int:
-        if type(data) is not int:
-            raise _Mismatch("int")
-        return data
-    if tp is type(None):
-        if data is not None:
-            raise _Mismatch("None")
-        return None
+        return _span
     if tp is Fraction:
-        if not isinstance(data, str) or data.count("/") != 1:
-            raise _Mismatch("fraction")
-        num, den = data.split("/")
-        return Fraction(int(num), int(den))     # a zero denominator raises, and is a miss
+        return _fraction
+    if tp in (str, int, float, bool, type(None)):
+        return _exactly(tp)
     if isinstance(tp, type) and tp in _FIELDS_OK:
-        return _decode_class(tp, data, path)
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
+        return _class_decoder(tp)
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin is typing.Union or origin is types.UnionType:
-        if data is None and type(None) in args:
-            return None
-        if isinstance(data, list) and data and isinstance(data[0], str):
-            cls = _CLASSES.get(data[0])
-            if cls is not None and cls in args:
-                return _decode_class(cls, data, path)
-        for arg in args:             # non-record members of the union (`str | None`)
-            if arg is not type(None) and not (isinstance(arg, type) and arg in _FIELDS_OK):
+        records = {cls.__name__: cls for cls in args if isinstance(cls, type) and cls in _FIELDS_OK}
+        others = [a for a in args if a is not type(None) and a not in records.values()]
+        optional = type(None) in args
+
+        def union(data: Any, path: str) -> Any:
+            if data is None and optional:
+                return None
+            if type(data) is list and data and type(data[0]) is str and data[0] in records:
+                return _decoder(records[data[0]])(data, path)
+            for arg in others:             # non-record members of the union (`str | None`)
                 try:
-                    return _decode(arg, data, path)
+                    return _decoder(arg)(data, path)
                 except _Mismatch:
                     continue
-        raise _Mismatch("union")
+            raise _Mismatch("union")
+        return union
     if origin is typing.Literal:
-        if data not in args or type(data) is not type(args[0]):
-            raise _Mismatch("literal")
-        return data
+        allowed = set(args)
+        kind = type(args[0])
+
+        def literal(data: Any, path: str) -> Any:
+            if type(data) is not kind or data not in allowed:
+                raise _Mismatch("literal")
+            return data
+        return literal
     if origin is tuple:
-        if not isinstance(data, list):
-            raise _Mismatch("tuple")
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_decode(args[0], v, path) for v in data)
-        if len(args) != len(data):
-            raise _Mismatch("tuple")
-        return tuple(_decode(a, v, path) for a, v in zip(args, data))
+            item = args[0]
+
+            def sequence(data: Any, path: str) -> tuple[Any, ...]:
+                if type(data) is not list:
+                    raise _Mismatch("tuple")
+                each = _decoder(item)
+                return tuple([each(v, path) for v in data])
+            return sequence
+
+        def fixed(data: Any, path: str) -> tuple[Any, ...]:
+            if type(data) is not list or len(data) != len(args):
+                raise _Mismatch("tuple")
+            return tuple([_decoder(a)(v, path) for a, v in zip(args, data)])
+        return fixed
     raise _Mismatch(f"unsupported type {tp!r}")
 
 
-def _decode_class(cls: type, data: Any, path: str) -> Any:
-    fields = _fields(cls)
-    if not isinstance(data, list) or len(data) != len(fields) + 1 or data[0] != cls.__name__:
-        raise _Mismatch(cls.__name__)
-    return cls(*(_decode(tp, v, path) for (_, tp), v in zip(fields, data[1:])))
+def _class_decoder(cls: type) -> Decoder:
+    name = cls.__name__
+    field_types = [tp for _, tp in _fields(cls)]
+    width = len(field_types) + 1
+    decoders: list[Decoder] = []
+
+    def record(data: Any, path: str) -> Any:
+        if type(data) is not list or len(data) != width or data[0] != name:
+            raise _Mismatch(name)
+        if not decoders:        # resolved on first use: the AST's types refer to each other
+            decoders.extend(_decoder(tp) for tp in field_types)
+        return cls(*[d(v, path) for d, v in zip(decoders, data[1:])])
+    return record
 
 
 _FIELDS_OK = set(_CLASSES.values())
