@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lang import reads
 from lang import syntax as ast
 from lang.diagnostics import InferError, Label, SourceMap, Span, did_you_mean
 from lang.limits import MAX_NAME_LENGTH
@@ -40,7 +41,7 @@ class ImportStage(ResolverBase):
         self.module_names: dict[str, Path] = {}     # the prefix of a module's nodes → its file
 
     def load_module(self, file: Path, name: str, span: Span | None) -> LoadedModule | None:
-        file = file.resolve()
+        file = reads.resolve(file)
         if file in self.modules:
             return self.modules[file]
         if any(f == file for f, _ in self.loading):
@@ -53,7 +54,7 @@ class ImportStage(ResolverBase):
                             help=("move the shared definitions into a module both can import",))
             return None
         try:
-            text = file.read_text(encoding="utf-8")
+            text = reads.read_text(file)
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             self.diag.error("E0402", f"cannot read module `{name}`: {reason}", span)
@@ -119,9 +120,9 @@ class ImportStage(ResolverBase):
         for base in (folder, self.stdlib):
             candidate = base / rel
             try:
-                if not candidate.is_file():
+                if not reads.is_file(candidate):     # a miss is logged too: a module may appear later
                     continue
-                real = candidate.resolve()
+                real = reads.resolve(candidate)
             except (OSError, RuntimeError):    # a path too long for the file system, a symlink loop
                 continue
             if not (inside(real, self.root_dir) or inside(real, self.stdlib)):

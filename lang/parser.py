@@ -99,16 +99,11 @@ def _parser() -> Lark:
 
 
 def _cache_path() -> str | bool:
-    """Lark caches its LALR tables; a user cache dir keeps cold starts fast."""
-    import os
-    import tempfile
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = os.path.join(root, "infer")
-    try:
-        os.makedirs(folder, exist_ok=True)
-        return os.path.join(folder, "grammar-lalr.cache")
-    except OSError:
-        return os.path.join(tempfile.gettempdir(), "infer-grammar-lalr.cache")
+    """Lark caches its LALR tables (a pickle), so only in the user's private cache folder, or not at all."""
+    from lang.cachedir import private_dir
+
+    folder = private_dir()
+    return str(folder / "grammar-lalr.cache") if folder is not None else False
 
 
 # --- public entry points -------------------------------------------------------
@@ -126,38 +121,10 @@ def parse_module(text: str, path: str) -> ast.Module:
 
 
 def parse_module_cached(text: str, path: str) -> ast.Module:
-    """parse_module, memoized on disk by content: the stdlib parses once per machine.
+    """parse_module, memoized on disk by content as checked JSON data (`lang.astcache`)."""
+    from lang.astcache import parse_cached
 
-    Lark's LALR parse of the catalogs costs ~0.4 s; a pickle of the AST loads in a few ms.
-    The key is the text, the path shown in spans, the grammar and the parser's and AST's
-    sources, so a stale entry is never read.
-    """
-    import hashlib
-    import os
-    import pickle
-    import tempfile
-
-    # The AST's own classes are part of the key: a pickle of an older syntax.py never loads.
-    sources = [Path(__file__).with_name(n).read_bytes()
-               for n in ("grammar.lark", "parser.py", "syntax.py", "diagnostics.py")]
-    key = hashlib.sha256(b"\0".join([text.encode(), path.encode(), *sources])).hexdigest()[:32]
-    cache = Path(str(_cache_path())).parent / "ast" / f"{key}.pickle"
-    try:
-        with cache.open("rb") as fh:
-            cached: ast.Module = pickle.load(fh)
-        return cached
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError):
-        pass
-    module = parse_module(text, path)
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache.parent)
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(module, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, cache)
-    except OSError:
-        pass    # a read-only cache only costs speed
-    return module
+    return parse_cached(text, path)
 
 
 def parse_expression(text: str, path: str) -> ast.Expr:

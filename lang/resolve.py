@@ -30,6 +30,7 @@ from pathlib import Path
 
 import sympy
 
+from lang import reads
 from lang import syntax as ast
 from lang.check_units import kind_of
 from lang.diagnostics import Diagnostic, InferError, Label, SourceMap, Span, did_you_mean, sorted_diagnostics
@@ -271,7 +272,7 @@ def _build_graph(path: str | Path, overrides: Iterable[str], sources: SourceMap 
 
 def _is_file(file: Path) -> bool:
     try:
-        return file.is_file()
+        return reads.is_file(file)
     except OSError:            # a name too long for the file system is no file either
         return False
 

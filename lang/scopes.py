@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Union
 
 import sympy
 
+from lang import reads
 from lang import syntax as ast
 from lang.diagnostics import Collector, SourceMap, Span
 from lang.graph import GoalDef, Node, Requirement
@@ -231,7 +232,7 @@ class ResolverBase:
     """The state of one resolution pass; each stage module adds its methods (see lang/resolve.py)."""
 
     def __init__(self, root_file: Path, sources: SourceMap, overrides: list[Override]):
-        self.root_dir = root_file.resolve().parent
+        self.root_dir = reads.resolve(root_file).parent
         self.sources = sources
         self.diag = Collector()
         self.nodes: dict[str, Node] = {}

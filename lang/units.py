@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from lang.cachedir import read_private, write_atomic
 
 DEFINITIONS = Path(__file__).with_name("units.txt")
 
@@ -125,9 +126,30 @@ def _definitions_key() -> str:
     return hashlib.sha256(DEFINITIONS.read_bytes()).hexdigest()[:16]
 
 
-def _cache_file() -> Path:
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(root) / "infer" / f"units-{_definitions_key()}.json"
+def _cache_file() -> Path | None:
+    from lang.cachedir import private_dir
+
+    folder = private_dir()
+    return folder / f"units-{_definitions_key()}.json" if folder is not None else None
+
+
+def _checked_entries(data: object) -> dict[str, list[Any] | None]:
+    """The cache file's entries that have the shape `lookup` reads; anything else is dropped."""
+    out: dict[str, list[Any] | None] = {}
+    if not isinstance(data, dict):
+        return out
+    for name, entry in data.items():
+        if name == "__known_names__":
+            if isinstance(entry, list) and all(isinstance(n, str) for n in entry):
+                out[name] = entry
+        elif entry is None:
+            out[name] = None
+        elif isinstance(entry, list) and len(entry) == 3 and type(entry[0]) is int \
+                and type(entry[1]) is int and entry[1] > 0 and isinstance(entry[2], list) \
+                and all(isinstance(e, list) and len(e) == 2 and isinstance(e[0], str) and type(e[1]) is int
+                        for e in entry[2]):
+            out[name] = entry
+    return out
 
 
 class _Registry:
@@ -136,9 +158,11 @@ class _Registry:
     def __init__(self) -> None:
         self._pint: Any = None
         self._cache: dict[str, list[Any] | None] = {}
+        path = _cache_file()
+        raw = read_private(path) if path is not None else None
         try:
-            self._cache = json.loads(_cache_file().read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            self._cache = _checked_entries(json.loads(raw)) if raw is not None else {}
+        except (ValueError, RecursionError):
             self._cache = {}
 
     @property
@@ -180,13 +204,8 @@ class _Registry:
 
     def _save(self) -> None:
         path = _cache_file()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(self._cache), encoding="utf-8")
-            tmp.replace(path)
-        except OSError:
-            pass  # a read-only home only costs speed
+        if path is not None:     # without a private cache folder, look-ups are not kept
+            write_atomic(path, json.dumps(self._cache).encode())
 
     def known_names(self) -> list[str]:
         """Names for spelling hints: every unit and symbol, and the common prefixed ones."""

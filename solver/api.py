@@ -34,6 +34,7 @@ class Spec:
         self.graph = graph
         self.sources = sources
         self._evaluator: Evaluator | None = None
+        self._compiled: dict[tuple[object, ...], object] = {}    # see GoalSolver.compiled
 
     @classmethod
     def load(cls, path: str | Path, set: Iterable[str] = ()) -> Spec:
@@ -135,7 +136,7 @@ class Spec:
             else:
                 solution = invert(graph, name, held, self._constant(held, text))
         elif goal is not None:
-            solution = GoalSolver(graph, evaluator=self.evaluator).solve(goal)
+            solution = GoalSolver(graph, evaluator=self.evaluator, compiled=self._compiled).solve(goal)
         else:
             solution = self._forward(name)
         if unit:

@@ -56,6 +56,9 @@ def substitute(expr: sympy.Basic, values: Mapping[sympy.Symbol, sympy.Basic]) ->
         return sympy.nan
 
 
+KEEP_POINTS = 16
+
+
 def _replace(expr: sympy.Basic, values: Mapping[sympy.Symbol, sympy.Basic]) -> sympy.Basic:
     """`expr.xreplace(values)`, except that a power of two numbers too large to hold exactly
     (`a ^ b` with a = 3, b = 10^8) becomes a 30-digit Float instead of taking minutes."""
@@ -97,11 +100,26 @@ class Evaluator:
         self.graph = graph
         self.order = graph.upstream(list(graph.nodes))
         self.undefined: dict[str, str] = {}
+        self._known: dict[tuple[object, ...], Values] = {}     # the last few points evaluated
 
     def values(self, fixed: Mapping[str, sympy.Expr] | None = None,
                only: Iterable[str] | None = None) -> Values:
-        """Numbers for every node that can be computed (or those `only` needs)."""
+        """Numbers for every node that can be computed (or those `only` needs).
+
+        Exact evaluation is the cost of a derivation; the same point asked again (the answer of
+        a goal asked twice, `eval` after `solve`) is served from the last few computed.
+        """
         fixed = dict(fixed or {})
+        key = (tuple(sorted(fixed.items(), key=lambda kv: kv[0])), None if only is None else tuple(only))
+        found = self._known.get(key)
+        if found is None:
+            found = self._values(fixed, only)
+            if len(self._known) >= KEEP_POINTS:
+                self._known.pop(next(iter(self._known)))
+            self._known[key] = found
+        return dict(found)
+
+    def _values(self, fixed: dict[str, sympy.Expr], only: Iterable[str] | None) -> Values:
         order = self.graph.upstream(list(only)) if only is not None else self.order
         known: Values = {}
         undefined_here: set[str] = set()
@@ -179,7 +197,35 @@ def lambdify(expr: sympy.Basic, variables: list[sympy.Symbol], cse: bool = False
         expr = expr.xreplace({sympy.zoo: sympy.nan})
     except (ValueError, TypeError):      # max(nan, ...) cannot even be built: undefined throughout
         return _undefined
+    _numpy_namespace()
     return sympy.lambdify(variables, expr, modules="numpy", cse=cse)  # type: ignore[no-any-return]
+
+
+def _numpy_namespace() -> None:
+    """Fill sympy's NumPy namespace for lambdify as its own `from numpy import *` would, less the
+    twelve lazily loaded NumPy submodules that star-import drags in (`testing`, `f2py`, `random`,
+    `polynomial`, `ma`, `fft`...: ~90 ms of CPU at every start, a tenth of a new question's time).
+    No printed formula names a submodule; names, translations and `Abs` are as sympy sets them.
+    Where sympy's internals are not the expected ones, lambdify fills the namespace itself."""
+    import sys
+
+    import numpy
+    import numpy.linalg
+
+    lam = sys.modules.get("sympy.utilities.lambdify")
+    entry = getattr(lam, "MODULES", {}).get("numpy")
+    if not (isinstance(entry, tuple) and len(entry) == 4):
+        return
+    namespace, default, translations, commands = entry
+    if namespace != default or commands != ("import numpy; from numpy import *; from numpy.linalg import *",):
+        return          # filled already, or a sympy that imports otherwise: leave it to sympy
+    loaded = vars(numpy)
+    namespace["numpy"] = numpy
+    namespace.update({n: loaded[n] for n in numpy.__all__ if n in loaded})
+    namespace.update({n: getattr(numpy.linalg, n) for n in numpy.linalg.__all__})
+    for sympy_name, numpy_name in translations.items():
+        namespace[sympy_name] = namespace[numpy_name]
+    namespace.setdefault("Abs", abs)
 
 
 def _undefined(*args: object) -> object:

@@ -19,6 +19,7 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -193,8 +194,15 @@ def sign_change_roots(f: Callable[..., object], grid: np.ndarray) -> list[float]
     return roots
 
 
+@lru_cache(maxsize=32)
+def _numerator(expr: sympy.Basic) -> sympy.Basic:
+    """Over one denominator, the top: `polynomial_ok` and `solve_polynomial` ask for the same one,
+    and `together` is the costliest step of a closed form."""
+    return sympy.together(expr).as_numer_denom()[0]
+
+
 def polynomial_ok(expr: sympy.Basic, x: sympy.Symbol) -> bool:
-    numer, _ = sympy.together(expr).as_numer_denom()
+    numer = _numerator(expr)
     try:
         return sympy.Poly(numer, x).degree() <= 2
     except sympy.PolynomialError:
@@ -211,7 +219,7 @@ def solve_polynomial(expr: sympy.Basic, x: sympy.Symbol) -> list[sympy.Basic]:
     >>> solve_polynomial(a * x / b - 3, x)
     [3*b/a]
     """
-    numer, _ = sympy.together(expr).as_numer_denom()
+    numer = _numerator(expr)
     try:
         coeffs = sympy.Poly(numer, x).all_coeffs()
     except sympy.PolynomialError:

@@ -5,10 +5,18 @@ When the same command is run again on the same files (the common loop of
 editing a design doc, or a script calling `infer` per row), the cached output
 is replayed without importing sympy at all.
 
-The key covers the command line, the working directory, the installed code
-(path and mtime of every module of `lang` and `solver`) and the content hash of
-every file the spec read, so any edit to a spec, an imported module or the
-stdlib is a miss. `INFER_CACHE=0` turns it off.
+An entry is found by a key over everything outside the files that can change
+the output: the command line, the working directory, the content of the code
+(`lang/`, `solver/`), the Python and every installed distribution's name and
+version, the output encoding, and the environment variables the program reads
+(`INFER_*` but the switch itself). It is replayed only while every look the
+run took at the file system (`lang.reads`: the bytes each module read had,
+each module looked for and not found, each symlink followed) still sees the
+same; a run during which a file changed is not stored. Only successes are
+stored, a whole entry is at most 1 MB, and the folder is trimmed to the
+most recently used entries (`MAX_ENTRIES`, `MAX_BYTES`). Entries are checked
+JSON in the private cache folder (`lang.cachedir`). `INFER_CACHE=0` turns the
+cache off.
 """
 
 from __future__ import annotations
@@ -16,15 +24,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from lang import cachedir
+from lang.cachedir import private_dir, read_private, write_atomic
+from lang.reads import KINDS, ReadLog, holds
 
 CACHEABLE = {"check", "eval", "solve", "export"}
-
-
-def _root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "infer" / "results"
+MAX_ENTRY_BYTES = 1 << 20
+MAX_ENTRIES = 2000
+MAX_BYTES = 32 << 20
+FORMAT = 2      # of an entry; part of the key
 
 
 def enabled(argv: Sequence[str]) -> bool:
@@ -35,51 +48,109 @@ def enabled(argv: Sequence[str]) -> bool:
     return not any(a in ("-o", "--output") or a.startswith("--output=") for a in argv)
 
 
-def _code_stamp() -> str:
+def code_stamp() -> str:
+    """The content of the running code: an edit, a checkout or an upgrade is a new stamp."""
     here = Path(__file__).resolve().parent
-    parts = []
+    h = hashlib.sha256()
     for folder in (here, here.parent / "lang"):
-        for f in sorted(folder.glob("*")):
+        for f in sorted(folder.iterdir()):
             if f.suffix in (".py", ".lark", ".txt"):
-                st = f.stat()
-                parts.append(f"{f}:{st.st_mtime_ns}:{st.st_size}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+                h.update(f.name.encode() + b"\0")
+                try:
+                    h.update(f.read_bytes())
+                except OSError:
+                    h.update(b"\1unreadable")
+    return h.hexdigest()
+
+
+def installed() -> list[str]:
+    """The interpreter and every distribution on the import path, with its version (from the
+    `*.dist-info` folder names: one directory listing per path entry, nothing imported)."""
+    found = [sys.version, sys.executable]
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        found += sorted(n for n in names if n.endswith((".dist-info", ".egg-info", ".egg-link", ".pth")))
+    return found
+
+
+def environment() -> list[Any]:
+    """The parts of the environment that change what a run prints."""
+    answers = sorted((k, v) for k, v in os.environ.items() if k.startswith("INFER_") and k != "INFER_CACHE")
+    return [answers, getattr(sys.stdout, "encoding", None), getattr(sys.stdout, "errors", None)]
 
 
 def key(argv: Sequence[str]) -> str:
-    text = json.dumps([list(argv), os.getcwd(), _code_stamp()])
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    text = json.dumps([FORMAT, list(argv), os.getcwd(), code_stamp(), installed(), environment()])
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
-def _digest(path: str) -> str | None:
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
+def _folder() -> Path | None:
+    return private_dir("results")
+
+
+def _checked(entry: Any) -> tuple[ReadLog, str, str, int] | None:
+    """An entry's parts, or None when its shape is not the one `store` writes."""
+    if not isinstance(entry, dict):
         return None
-
-
-def lookup(argv: Sequence[str]) -> tuple[str, str, int] | None:
-    """The replayed (stdout, stderr, exit code), or None on a miss."""
-    try:
-        entry = json.loads((_root() / f"{key(argv)}.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    looks, out, err, code = entry.get("reads"), entry.get("stdout"), entry.get("stderr"), entry.get("code")
+    if not (isinstance(looks, list) and isinstance(out, str) and isinstance(err, str) and code == 0
+            and type(code) is int):
         return None
-    for path, digest in entry.get("files", {}).items():
-        if _digest(path) != digest:
+    log = ReadLog()
+    for look in looks:
+        if not (isinstance(look, list) and len(look) == 3 and look[0] in KINDS
+                and isinstance(look[1], str) and isinstance(look[2], str)):
             return None
-    return entry["stdout"], entry["stderr"], int(entry["code"])
+        log.entries[(look[0], look[1])] = look[2]
+    if not log.entries:
+        return None
+    return log, out, err, code
 
 
-def store(argv: Sequence[str], files: Sequence[str], stdout: str, stderr: str, code: int) -> None:
-    digests = {f: _digest(f) for f in files}
-    if any(d is None for d in digests.values()):
-        return
-    folder = _root()
+def lookup(entry_key: str) -> tuple[str, str, int] | None:
+    """The replayed (stdout, stderr, exit code), or None on a miss."""
+    folder = _folder()
+    if folder is None:
+        return None
+    path = folder / f"{entry_key}.json"
+    raw = read_private(path, MAX_ENTRY_BYTES)
+    if raw is None:
+        return None
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{os.getpid()}.tmp"
-        tmp.write_text(json.dumps({"files": digests, "stdout": stdout, "stderr": stderr, "code": code}),
-                       encoding="utf-8")
-        tmp.replace(folder / f"{key(argv)}.json")
-    except OSError:
-        pass  # a read-only cache only costs speed
+        found = _checked(json.loads(raw))
+    except (ValueError, RecursionError):
+        found = None
+    if found is None:
+        return None
+    log, out, err, code = found
+    if not holds(log):
+        return None
+    cachedir.touch(path)      # most recently used: the last to be trimmed
+    return out, err, code
+
+
+def store(entry_key: str, argv: Sequence[str], log: ReadLog, stdout: str, stderr: str, code: int) -> bool:
+    """Keep a successful run's output; False where it is not kept (and why is in the code)."""
+    if code != 0 or not log.entries:
+        return False            # failures are never replayed: a fixed import must show at once
+    if not holds(log) or key(argv) != entry_key:
+        return False            # a file, the code or the environment changed while it ran
+    folder = _folder()
+    if folder is None:
+        return False
+    looks = [[k, p, v] for (k, p), v in sorted(log.entries.items())]
+    data = json.dumps({"reads": looks, "stdout": stdout, "stderr": stderr, "code": code}).encode()
+    if len(data) > MAX_ENTRY_BYTES:
+        return False
+    if not write_atomic(folder / f"{entry_key}.json", data):
+        return False
+    trim(folder)
+    return True
+
+
+def trim(folder: Path, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
+    """Drop the least recently used entries until the folder is within both bounds."""
+    cachedir.trim(folder, max_entries, max_bytes)

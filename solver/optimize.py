@@ -21,6 +21,7 @@ import itertools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import sympy
@@ -55,10 +56,13 @@ class SolveError(Exception):
 
 class GoalSolver:
     def __init__(self, graph: Graph, fixed: Mapping[str, sympy.Expr] | None = None,
-                 evaluator: Evaluator | None = None):
+                 evaluator: Evaluator | None = None, compiled: dict[tuple[object, ...], object] | None = None):
         self.graph = graph
         self.ev = evaluator or Evaluator(graph)     # share one: its topological order costs a pass
         self.fixed = dict(fixed or {})
+        # What one question compiles (margins as NumPy code, the binding requirement's closed form)
+        # serves the next on the same graph: a Spec passes one dict to every solver it makes.
+        self.compiled = compiled if compiled is not None else {}
 
     # -- the problem --
 
@@ -251,6 +255,28 @@ class GoalSolver:
                 margin = f"{over} to spare"
         return results.Requirement(text=r.text, record=r.owner, holds=holds, lhs=lval, rhs=rval, margin=margin)
 
+    def _compiled_margins(self, reqs: list[Requirement], var: str, fixed: dict[str, sympy.Expr]) -> list[Margin]:
+        key = ("margins", tuple(id(r) for r in reqs), var, tuple(sorted(fixed.items())))
+        found = self.compiled.get(key)
+        if found is None:
+            found = self.compiled[key] = self._margins(reqs, var, fixed)
+        return list(cast(list[Margin], found))
+
+    def _compiled_closed_form(self, binding: Margin, var: str, fixed: dict[str, sympy.Expr], best: float,
+                              out: Outcome, values: Mapping[str, sympy.Basic]) -> list[results.Step]:
+        """`_closed_form`, once per binding requirement, variable, fixed values and answer."""
+        key = ("closed form", id(binding.req), var, tuple(sorted(fixed.items())), best)
+        found = self.compiled.get(key)
+        if found is None:
+            noted = len(out.notes)
+            derived = self._closed_form(binding, var, fixed, best, out, values)
+            self.compiled[key] = (list(derived), out.method, out.notes[noted:])
+            return derived
+        steps, method, notes = cast(tuple[list[results.Step], str, list[str]], found)
+        out.method = method
+        out.notes.extend(notes)
+        return list(steps)
+
     def _margins(self, reqs: list[Requirement], var: str, fixed: dict[str, sympy.Expr]) -> list[Margin]:
         x = self.graph.nodes[var].symbol
         margins = []
@@ -272,7 +298,7 @@ class GoalSolver:
         graph = self.graph
         node = graph.nodes[var]
         x = node.symbol
-        margins = self._margins(reqs, var, fixed)
+        margins = self._compiled_margins(reqs, var, fixed)
         objective = self.ev.compose(goal.expr, [var], fixed)
         obj_fn = lambdify(objective, [x])
         whole = node.whole
@@ -358,7 +384,7 @@ class GoalSolver:
         out.requirement_report = self._report(reqs, values)[0]
         out.steps = self._steps_for(goal, reqs, values, [var], binding=binding)
         if binding is not None:
-            out.steps += self._closed_form(binding, var, fixed, best, out, values)
+            out.steps += self._compiled_closed_form(binding, var, fixed, best, out, values)
             if whole:
                 out.steps.append(self._next_whole(binding, var, fixed, int(best), beyond))
         elif whole:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 import sympy
 
@@ -52,6 +53,7 @@ class Shown:
     text: str
 
 
+@lru_cache(maxsize=1024)     # a derivation converts hundreds of values into a dozen units
 def unit_factor(unit: str) -> tuple[Fraction, Dim] | None:
     """Factor and dimension of a unit written compactly (`KiB/token`, `USD/hour`)."""
     import re

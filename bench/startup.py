@@ -1,0 +1,227 @@
+"""Where a new question's second goes, and the issue-15 targets side by side (a script, not a test).
+
+    python bench/startup.py [--runs N] [--no-write]
+
+For `infer solve specs/chat.infer --for max_batch --set chat.prompt=<n>token`:
+
+1. wall time of the command line in a fresh process, median of N, each in one run:
+   a new question on a spec whose modules are cached (another `--set` value each
+   time: the result cache misses), the first run of a spec never seen (its own
+   text new; the stdlib's parse and unit caches warm), the first run with every
+   cache empty, and the same question again (the result cache replays it);
+2. in-process: solving `max_batch` on a loaded spec, and evaluating every quantity;
+3. the stages of one new question, timed inside one fresh process (imports of each
+   dependency, loading the spec, solving, rendering);
+4. import time per top-level package of the command (`python -X importtime`).
+
+Rows are shown as ratios to llm-analysis's single-configuration CLI run, the
+yardstick the issue names. It is not installable here (not on the package
+index this machine reaches), so its figure is the one the issue measured on the
+same kind of machine: 0.47 s. Writes bench/STARTUP.md unless --no-write.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+YARDSTICK_S = 0.47          # llm-analysis, one configuration, CLI (issue 15, same machine class)
+
+STAGES = r"""
+import time, json, sys
+t0 = time.process_time(); marks = []
+def mark(name): marks.append((name, time.process_time()))
+import numpy; mark("import numpy")
+import sympy; mark("import sympy")
+import pydantic; mark("import pydantic")
+import lark; mark("import lark")
+import solver.cli, solver.api, solver.optimize, solver.render, solver.results; mark("import lang/solver modules")
+spec = solver.api.Spec.load(sys.argv[1], [sys.argv[2]]); mark("load: parse (cached), resolve, unit-check")
+sol = spec.solve("max_batch"); mark("solve max_batch (first, in this process)")
+solver.render.render_solution(sol, "text"); mark("render text")
+prev, out = t0, []
+for name, t in marks:
+    out.append([name, t - prev]); prev = t
+print(json.dumps(out))
+"""
+
+
+def _env(cache: Path, result_cache: bool) -> dict[str, str]:
+    env = dict(os.environ, XDG_CACHE_HOME=str(cache), PYTHONPATH=str(REPO))
+    # As a user's Python runs: with bytecode caches (some sandboxes turn them off, and then every
+    # start compiles our 10,000 lines again, ~0.1 s).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["INFER_CACHE"] = "1" if result_cache else "0"
+    return env
+
+
+def _wall(argv: list[str], env: dict[str, str], cwd: Path = REPO) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one run of a command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
+
+
+def _median(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs)
+
+
+def _cli(spec: str, prompt: int) -> list[str]:
+    return [sys.executable, "-m", "solver.cli", "solve", spec, "--for", "max_batch",
+            "--set", f"chat.prompt={prompt}token"]
+
+
+def cli_rows(runs: int, work: Path) -> dict[str, tuple[float, float]]:
+    cache = work / "cache"
+    warm = _env(cache, True)
+    _wall(_cli("specs/chat.infer", 999), warm)                 # stdlib parse and unit caches filled
+    new_q = [_wall(_cli("specs/chat.infer", 1000 + i), warm) for i in range(runs)]
+    replay = [_wall(_cli("specs/chat.infer", 1000), warm) for _ in range(runs)]
+    unseen = []
+    for i in range(runs):
+        copy = work / f"chat-{i}.infer"
+        copy.write_text((REPO / "specs" / "chat.infer").read_text() + f"\n# copy {i}\n")
+        unseen.append(_wall(_cli(str(copy), 1000), warm))
+    empty = []
+    for i in range(runs):
+        fresh = work / f"empty-{i}"
+        empty.append(_wall(_cli("specs/chat.infer", 1000), _env(fresh, True)))
+        shutil.rmtree(fresh, ignore_errors=True)
+    return {"new": _median(new_q), "unseen": _median(unseen), "empty": _median(empty), "replay": _median(replay)}
+
+
+def in_process(runs: int) -> dict[str, float]:
+    os.environ["INFER_CACHE"] = "0"
+    from solver.api import Spec
+
+    spec = Spec.load(REPO / "specs" / "chat.infer")
+    spec.solve("max_batch")
+    solve, evaluate = [], []
+    for _ in range(runs):
+        t = time.process_time()       # CPU time: on a shared machine, wall time measures the others
+        spec.solve("max_batch")
+        solve.append(time.process_time() - t)
+        t = time.process_time()
+        spec.eval()
+        evaluate.append(time.process_time() - t)
+    return {"solve": statistics.median(solve), "eval": statistics.median(evaluate)}
+
+
+def stages(work: Path) -> list[tuple[str, float]]:
+    env = _env(work / "cache", False)
+    proc = subprocess.run([sys.executable, "-c", STAGES, "specs/chat.infer", "chat.prompt=1001token"],
+                          cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    return [(name, secs) for name, secs in json.loads(proc.stdout)]
+
+
+def import_times(work: Path) -> list[tuple[str, float]]:
+    """Cumulative import time of each heavy dependency, and the self time of our own modules."""
+    env = _env(work / "cache", False)
+    proc = subprocess.run([sys.executable, "-X", "importtime", *_cli("specs/chat.infer", 1002)[1:]],
+                          cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    heavy = ("sympy", "mpmath", "numpy", "pydantic", "pydantic_core", "lark", "pint", "networkx")
+    totals: dict[str, float] = {}
+    own = 0.0
+    for line in proc.stderr.splitlines():
+        if not line.startswith("import time:") or line.count("|") != 2:
+            continue
+        self_us, cumulative, name = line[len("import time:"):].split("|")
+        if not cumulative.strip().isdigit():
+            continue
+        name = name.strip()
+        if name in heavy:
+            totals[name] = max(totals.get(name, 0.0), int(cumulative) / 1e6)
+        if name.split(".")[0] in ("lang", "solver"):
+            own += int(self_us) / 1e6
+    rows = [(f"`{n}` (cumulative)", totals[n]) for n in heavy if n in totals]
+    rows.append(("`lang.*`, `solver.*` (own code, self time)", own))
+    rows += [(f"`{n}`: not imported", 0.0) for n in heavy if n not in totals]
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    load = "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        cli = cli_rows(args.runs, work)
+        proc = in_process(max(args.runs, 20))
+        stage = stages(work)
+        imports = import_times(work)
+
+    def ratio(s: float) -> str:
+        return f"{s / YARDSTICK_S:.2f}×"
+
+    def cell(row: tuple[float, float]) -> str:
+        wall, cpu = row
+        return f"{wall * 1000:.0f} ms | {cpu * 1000:.0f} ms | {ratio(wall)} | {ratio(cpu)}"
+
+    rows = [
+        ("new question on a cached spec (`--set` value never asked)", cli["new"], "≤ 0.25 s"),
+        ("first run of a spec never seen (stdlib caches warm)", cli["unseen"], "≤ 0.8 s"),
+        ("first run, every cache empty", cli["empty"], "—"),
+        ("the same question again (result cache)", cli["replay"], "—"),
+    ]
+    lines = [
+        f"# Start-up and new-question timings ({dt.date.today().isoformat()})",
+        "",
+        "Written by `python bench/startup.py`; rerun it to refresh. Median of "
+        f"{args.runs} fresh processes per row; Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+        f"{load} at the start (a shared machine: compare rows of one run, not across runs).",
+        "",
+        f"Yardstick: llm-analysis, one configuration from its CLI: {YARDSTICK_S:.2f} s (the issue's figure on "
+        "the same kind of machine; the package is not on the index this machine reaches, so it is not rerun).",
+        "",
+        "CPU time (user + system) is shown beside wall time: on a loaded machine wall time mostly measures "
+        "the other processes, CPU time much less so.",
+        "",
+        "| `infer solve specs/chat.infer --for max_batch --set chat.prompt=…` | wall | CPU | wall vs llm-analysis "
+        "| CPU vs llm-analysis | target |",
+        "|---|---|---|---|---|---|",
+        *(f"| {name} | {cell(row)} | {target} |" for name, row, target in rows),
+        f"| in-process: solve `max_batch` on a loaded spec (CPU) | | {proc['solve'] * 1000:.1f} ms | | | ≤ 5 ms |",
+        f"| in-process: evaluate every quantity (CPU) | | {proc['eval'] * 1000:.1f} ms | | | ≤ 2 ms |",
+        "",
+        "## Where a new question's time goes (one fresh process, stage by stage, CPU time)",
+        "",
+        "| stage | ms |",
+        "|---|---|",
+        *(f"| {name} | {secs * 1000:.0f} |" for name, secs in stage),
+        f"| total | {sum(s for _, s in stage) * 1000:.0f} |",
+        "",
+        "## Import time per package (`python -X importtime` of the command; nested imports counted in each)",
+        "",
+        "| package | ms |",
+        "|---|---|",
+        *(f"| {name} | {secs * 1000:.0f} |" for name, secs in imports),
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if not args.no_write:
+        (REPO / "bench" / "STARTUP.md").write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

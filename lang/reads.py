@@ -1,0 +1,116 @@
+"""Every look at the file system that can change an answer, recorded while a run lasts.
+
+A cache of answers is only as good as its key. The resolver reaches files in
+three ways: it asks whether a candidate module exists (`is_file`, which is
+also how a *missing* module is found missing), follows symlinks to a real path
+(`resolve`, which decides the spec's own folder and what may be imported), and
+reads text (`read_text`). Inside `recording()` each of these is logged with its
+outcome — the content hash of the bytes actually read, not of the file as it
+is later — so a cache can replay an answer only while `holds(log)` finds every
+outcome unchanged: an edited module, a module that appeared where none was, a
+re-pointed symlink all make it a miss. Outside `recording()` the functions
+only do their job.
+
+>>> import tempfile, pathlib
+>>> with tempfile.TemporaryDirectory() as d:
+...     spec = pathlib.Path(d) / "s.infer"
+...     _ = spec.write_text("x = 1\\n")
+...     with recording() as log:
+...         text, found = read_text(spec), is_file(pathlib.Path(d) / "gpus.infer")
+...     before = holds(log)
+...     _ = (pathlib.Path(d) / "gpus.infer").write_text("h100 = 1\\n")
+...     (text, found, before, holds(log))
+('x = 1\\n', False, True, False)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+
+KINDS = ("read", "file", "real")
+
+
+@dataclass
+class ReadLog:
+    """(kind, path) → outcome: a content hash, "1"/"0" for existence, a real path."""
+
+    entries: dict[tuple[str, str], str] = field(default_factory=dict)
+    consistent: bool = True      # false when one file gave two answers within the run
+
+    def note(self, kind: str, path: Path, outcome: str) -> None:
+        key = (kind, str(path))
+        previous = self.entries.setdefault(key, outcome)
+        if previous != outcome:
+            self.consistent = False
+
+
+_current: ContextVar[ReadLog | None] = ContextVar("infer_reads", default=None)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[ReadLog]:
+    log = ReadLog()
+    token = _current.set(log)
+    try:
+        yield log
+    finally:
+        _current.reset(token)
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _decode(data: bytes) -> str:
+    """As `Path.read_text(encoding="utf-8")` reads: universal newlines."""
+    return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_text(path: Path) -> str:
+    """A module's text (raises OSError or UnicodeDecodeError as `Path.read_text` does)."""
+    data = path.read_bytes()
+    log = _current.get()
+    if log is not None:
+        log.note("read", path, _digest(data))
+    return _decode(data)
+
+
+def is_file(path: Path) -> bool:
+    found = path.is_file()
+    log = _current.get()
+    if log is not None:
+        log.note("file", path, "1" if found else "0")
+    return found
+
+
+def resolve(path: Path) -> Path:
+    real = path.resolve()
+    log = _current.get()
+    if log is not None:
+        log.note("real", path, str(real))
+    return real
+
+
+def outcome(kind: str, path: str) -> str | None:
+    """What the file system answers now for one logged look (None: the file cannot be read)."""
+    p = Path(path)
+    try:
+        if kind == "read":
+            return _digest(p.read_bytes())
+        if kind == "file":
+            return "1" if p.is_file() else "0"
+        if kind == "real":
+            return str(p.resolve())
+    except (OSError, RuntimeError, ValueError):
+        return None
+    return None
+
+
+def holds(log: ReadLog) -> bool:
+    """Every look in the log would see the same today."""
+    return log.consistent and all(outcome(k, p) == v for (k, p), v in log.entries.items())

@@ -1,0 +1,32 @@
+"""The `infer` executable (`solver.cli.run`) leaves without tearing the interpreter down: what it
+prints and the exit code must be exactly what `main` gives."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from contextlib import redirect_stderr, redirect_stdout
+
+import pytest
+from conftest import REPO
+
+from solver import cli
+
+
+@pytest.mark.parametrize("argv, code", [
+    (["eval", "specs/chat.infer", "--json"], 0),
+    (["solve", "specs/kv-budget.infer", "--for", "max_context"], 0),
+    (["solve", "specs/chat.infer", "--for", "no_such_goal"], 1),
+])
+def test_run_prints_all_main_prints_and_exits_with_its_code(argv: list[str], code: int) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        assert cli.main(argv) == code
+    done = subprocess.run([sys.executable, "-c", "from solver.cli import run; run()", *argv], cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == code
+    assert done.stdout == out.getvalue()
+    assert done.stderr == err.getvalue()
