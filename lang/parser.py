@@ -23,6 +23,7 @@ from lark.exceptions import (
 
 from lang import syntax as ast
 from lang.diagnostics import Diagnostic, InferError, Label, Span
+from lang.version import split_version
 
 MAX_NESTING = 64           # brackets inside brackets: far past any real spec
 MAX_TREE_DEPTH = 400       # operator chains: keeps every later recursive pass safe
@@ -45,6 +46,8 @@ class _PostLex:
 
     def __init__(self) -> None:
         self.file = "<input>"
+        self.seen: list[Token] | None = None     # every token read, for lang.format
+
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         # No look-ahead here: the contextual lexer picks each token's terminals
@@ -53,6 +56,8 @@ class _PostLex:
         stack: list[str] = []
         after_separator = True          # the file starts as if after a newline
         for tok in stream:
+            if self.seen is not None:
+                self.seen.append(tok)
             kind = tok.type
             in_braces = not stack or stack[-1] == "LBRACE"
             separator = kind == "_NL" or (kind == "COMMA" and bool(stack) and stack[-1] == "LBRACE")
@@ -109,8 +114,23 @@ def parse_module(text: str, path: str) -> ast.Module:
     >>> m.members[0].value.op, m.members[0].value.left.text
     ('/', '80 GB')
     """
+    text, _version = split_version(text, path)
     tree = _parse(text, path, "module")
     return ast.Module(path, tuple(_build(tree, path).children))
+
+
+def module_tokens(text: str, path: str) -> tuple[ast.Module, list[Token]]:
+    """Parse a file (its version line blanked) and return every token the lexer produced, newlines included.
+
+    Comments are not tokens: they lie in the gaps between them (lang.format reads them there).
+    """
+    text, _version = split_version(text, path)
+    _postlex.seen = seen = []
+    try:
+        tree = _parse(text, path, "module")
+    finally:
+        _postlex.seen = None
+    return ast.Module(path, tuple(_build(tree, path).children)), seen
 
 
 def parse_module_cached(text: str, path: str) -> ast.Module:
@@ -127,7 +147,7 @@ def parse_module_cached(text: str, path: str) -> ast.Module:
 
     # The AST's own classes are part of the key: a pickle of an older syntax.py never loads.
     sources = [Path(__file__).with_name(n).read_bytes()
-               for n in ("grammar.lark", "parser.py", "syntax.py", "diagnostics.py")]
+               for n in ("grammar.lark", "parser.py", "syntax.py", "diagnostics.py", "version.py")]
     key = hashlib.sha256(b"\0".join([text.encode(), path.encode(), *sources])).hexdigest()[:32]
     cache = Path(str(_cache_path())).parent / "ast" / f"{key}.pickle"
     try:
