@@ -216,7 +216,7 @@ class _OverrideScope(Scope):
             return found
         for base in (self.resolver.root_dir, self.resolver.stdlib):
             candidate = base / f"{name}.infer"
-            if candidate.is_file():
+            if self.resolver.exists(candidate):
                 module = self.resolver.load_module(candidate, name, span)
                 return module.record if module is not None else None
         return None
@@ -251,8 +251,15 @@ class _Module:
     scope: ModuleScope
 
 
+# A file's text by its resolved path, or None where it does not exist: an editor's unsaved
+# buffers, or a spec as it was at a git revision (solver/diff.py). None reads the disk.
+SourceReader = Callable[[Path], "str | None"]
+
+
 class Resolver:
-    def __init__(self, root_file: Path, sources: SourceMap, overrides: list[Override]):
+    def __init__(self, root_file: Path, sources: SourceMap, overrides: list[Override],
+                 reader: SourceReader | None = None):
+        self.reader = reader
         self.root_dir = root_file.resolve().parent
         self.stdlib = stdlib_path().resolve()
         self.sources = sources
@@ -277,6 +284,9 @@ class Resolver:
 
     # -- modules and imports --
 
+    def exists(self, file: Path) -> bool:
+        return self.reader(file.resolve()) is not None if self.reader else file.is_file()
+
     def load_module(self, file: Path, name: str, span: Span | None) -> _Module | None:
         file = file.resolve()
         if file in self.modules:
@@ -291,7 +301,9 @@ class Resolver:
                             help=("move the shared definitions into a module both can import",))
             return None
         try:
-            text = file.read_text(encoding="utf-8")
+            text = self.reader(file) if self.reader else file.read_text(encoding="utf-8")
+            if text is None:
+                raise FileNotFoundError(2, "No such file or directory")
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             self.diag.error("E0402", f"cannot read module `{name}`: {reason}", span)
@@ -322,7 +334,7 @@ class Resolver:
         rel = Path(*parts).with_suffix(".infer")
         for base in (importer.parent, self.stdlib):
             candidate = base / rel
-            if candidate.is_file():
+            if self.exists(candidate):
                 real = candidate.resolve()
                 if not (_inside(real, self.root_dir) or _inside(real, self.stdlib)):
                     self.diag.error("E0404", f"module `{'.'.join(parts)}` is outside the spec's folder",
@@ -1417,8 +1429,11 @@ def _shift_expr(expr: ast.Expr, offset: int) -> ast.Expr:
     return walk(expr)  # type: ignore[return-value]
 
 
-def build_graph(path: str | Path, overrides: Iterable[str] = (), sources: SourceMap | None = None) -> Graph:
+def build_graph(path: str | Path, overrides: Iterable[str] = (), sources: SourceMap | None = None,
+                reader: SourceReader | None = None) -> Graph:
     """Parse a spec and everything it imports, check it, and build its quantity graph.
+
+    `reader` supplies files' texts instead of the disk (see SourceReader).
 
     Raises InferError with every diagnostic found; warnings travel on the graph.
     """
@@ -1437,10 +1452,11 @@ def build_graph(path: str | Path, overrides: Iterable[str] = (), sources: Source
     try:
         if errors:
             raise InferError(errors)
-        if not file.is_file():
+        resolver = Resolver(file, sources, parsed, reader)
+        if not resolver.exists(file):
             raise InferError([Diagnostic("E0400", f"no such spec file `{file}`", None,
                                          help=("give the path of a .infer file",))])
-        return Resolver(file, sources, parsed).resolve_root(file)
+        return resolver.resolve_root(file)
     except InferError as err:
         err.sources = sources    # so the one place that renders can quote every line
         raise

@@ -81,6 +81,7 @@ class GoalSolver:
         self.graph = graph
         self.ev = evaluator or Evaluator(graph)     # share one: its topological order costs a pass
         self.fixed = dict(fixed or {})
+        self.answer_point: dict[str, sympy.Expr] = {}
 
     # -- the problem --
 
@@ -149,6 +150,10 @@ class GoalSolver:
                                    steps=worst.steps, candidates=candidates, notes=[message])
             raise SolveError(message, sol)
         best = max(feasible, key=lambda o: sign * float(o.objective))  # type: ignore[arg-type]
+        # The decision at the answer, for callers that evaluate there (solver/diff.py).
+        self.answer_point = dict(best.fixed)
+        if var is not None and best.x is not None:
+            self.answer_point[var] = best.exact if best.exact is not None else sympy.Float(best.x)
         answer = self._objective_value(goal, best.objective)
         if var is not None and goal.target == var:
             answer = value_of(graph, graph.nodes[var], best.exact if best.exact is not None
