@@ -310,7 +310,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_lsp(args: argparse.Namespace) -> int:
-    from lang.server import serve
+    from solver.lsp import serve
 
     serve()
     return EXIT_OK

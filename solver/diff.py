@@ -84,18 +84,8 @@ def _snapshot(path: Path, reader: SourceReader | None) -> _Snapshot:
     spec = Spec(graph, sources)
     text = reader(path.resolve()) if reader else path.read_text(encoding="utf-8")
     written = dict(_flatten(parse_module(text or "", str(path)).members, ""))
-    point: dict[str, sympy.Expr] = {}
     goals: dict[str, Reading] = {}
-    for goal in graph.goals:
-        solver = GoalSolver(graph, evaluator=spec.evaluator)
-        try:
-            solution = solver.solve(goal)
-        except SolveError:
-            goals[goal.name] = Reading("no solution", None, "", None)
-            continue
-        for name, value in solver.answer_point.items():
-            point.setdefault(name, value)
-        goals[goal.name] = _reading_of_shown(solution.value, solution.unit, solution.text)
+    point = answer_point(spec, goals)
     values = spec.evaluator.values(point or None)
     inputs = {name: _reading(graph, name, values) for name, node in graph.nodes.items()
               if node.kind == "input"}
@@ -105,6 +95,27 @@ def _snapshot(path: Path, reader: SourceReader | None) -> _Snapshot:
     requirements = {r.text: checker.requirement_entry(r, values).holds for r in graph.requirements}
     decision = {name: _reading(graph, name, values) for name in point if name in graph.nodes}
     return _Snapshot(written, inputs, quantities, requirements, goals, decision)
+
+
+def answer_point(spec: Spec, answers: dict[str, Reading] | None = None) -> dict[str, sympy.Expr]:
+    """The decision at the goals' answers (the first goal wins an unknown two goals share).
+
+    `answers` collects each goal's answer as a Reading ("no solution" where there is none).
+    """
+    point: dict[str, sympy.Expr] = {}
+    for goal in spec.graph.goals:
+        solver = GoalSolver(spec.graph, evaluator=spec.evaluator)
+        try:
+            solution = solver.solve(goal)
+        except SolveError:
+            if answers is not None:
+                answers[goal.name] = Reading("no solution", None, "", None)
+            continue
+        for name, value in solver.answer_point.items():
+            point.setdefault(name, value)
+        if answers is not None:
+            answers[goal.name] = _reading_of_shown(solution.value, solution.unit, solution.text)
+    return point
 
 
 def _reading(graph: Graph, name: str, values: dict[str, sympy.Basic]) -> Reading:
@@ -354,4 +365,4 @@ def _markdown(d: SpecDiff) -> str:
     return "\n".join(out)
 
 
-__all__ = ["Change", "DiffError", "SpecDiff", "diff_revision", "diff_specs", "git_reader", "render_diff"]
+__all__ = ["Change", "DiffError", "SpecDiff", "diff_revision", "diff_specs", "git_reader", "answer_point", "render_diff"]
