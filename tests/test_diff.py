@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from solver.cli import main
+from solver.diff import SpecDiff, diff_specs, render_diff
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden" / "diff"
@@ -25,12 +26,27 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return code, out, err
 
 
-@pytest.mark.parametrize(("fmt", "ext"), [("text", "txt"), ("markdown", "md")])
-def test_golden_h100_to_h200(fmt: str, ext: str, capsys: pytest.CaptureFixture[str],
-                             monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(scope="module")
+def chat_diff() -> SpecDiff:
+    here = os.getcwd()
+    os.chdir(REPO)            # labels and paths as a user in the repository root sees them
+    try:
+        return diff_specs(Path(OLD), Path(NEW))
+    finally:
+        os.chdir(here)
+
+
+def test_the_command_line_prints_the_text_form(chat_diff: SpecDiff, capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
-    code, out, err = run(["diff", OLD, NEW, "--format", fmt], capsys)
+    code, out, err = run(["diff", OLD, NEW], capsys)
     assert code == 0, err
+    assert out == render_diff(chat_diff, "text")
+
+
+@pytest.mark.parametrize(("fmt", "ext"), [("text", "txt"), ("markdown", "md")])
+def test_golden_h100_to_h200(fmt: str, ext: str, chat_diff: SpecDiff) -> None:
+    out = render_diff(chat_diff, fmt)
     path = GOLDEN / f"chat_h100_h200.{ext}"
     if REGEN:
         path.write_text(out, encoding="utf-8")
@@ -38,12 +54,8 @@ def test_golden_h100_to_h200(fmt: str, ext: str, capsys: pytest.CaptureFixture[s
     assert out == path.read_text(encoding="utf-8"), f"regenerate with INFER_REGEN=1 and review {path.name}"
 
 
-def test_json_orders_goal_first_and_carries_the_numbers(capsys: pytest.CaptureFixture[str],
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(REPO)
-    code, out, _ = run(["diff", OLD, NEW, "--json"], capsys)
-    assert code == 0
-    data = json.loads(out)
+def test_json_orders_goal_first_and_carries_the_numbers(chat_diff: SpecDiff) -> None:
+    data = json.loads(render_diff(chat_diff, "json"))
     assert data["inputs"][0] == {"name": "chat.gpu", "kind": "source", "old": "gpus.h100_sxm",
                                  "new": "gpus.h200_sxm", "delta": "", "percent": None, "note": ""}
     first = data["results"][0]
@@ -55,10 +67,11 @@ def test_json_orders_goal_first_and_carries_the_numbers(capsys: pytest.CaptureFi
     assert sizes == sorted(sizes, reverse=True)
 
 
-def test_the_same_spec_has_no_change(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(REPO)
-    code, out, _ = run(["diff", OLD, OLD], capsys)
-    assert code == 0 and "no change" in out
+def test_the_same_spec_has_no_change(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "s.infer"
+    spec.write_text("x: GB\nrequire x <= 8 GB\ngoal most = maximize x\n", encoding="utf-8")
+    code, out, _ = run(["diff", str(spec), str(spec), "--format", "markdown"], capsys)
+    assert code == 0 and out.endswith("No change.\n")
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
