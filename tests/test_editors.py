@@ -87,4 +87,4 @@ def test_the_vscode_client_transport_talks_to_the_server() -> None:
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout.strip().splitlines()[-1])
     assert answer["codes"] == ["E0201"]
-    assert "**2 GB** at the spec's inputs" in answer["hover"]["contents"]["value"]
+    assert "x = 2 GB" in answer["hover"]["contents"]["value"]      # the source, while the spec has an error
