@@ -9,7 +9,8 @@ member, a record literal's member, an extension's body over its base's fields, a
 target. Scalars are better served by the compiler's graph (lang.graph `refs`, node spans);
 this module covers what the graph folds away: records, modules and imports.
 
->>> nav = Navigator()  # parse_module is imported here for the example
+>>> from lang.parser import parse_module
+>>> nav = Navigator()
 >>> m = parse_module("import gpus\\nx = gpus.h100_sxm\\n", "a.infer")
 >>> t = nav.definition(Path("a.infer"), m, 2, 11)
 >>> t.file.name, t.member.name
@@ -19,13 +20,14 @@ this module covers what the graph folds away: records, modules and imports.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from lang import syntax as ast
 from lang.diagnostics import InferError, Span
-from lang.parser import parse_module, parse_module_cached
+from lang.parser import parse_module_cached
 from lang.resolve import FUNCTIONS, SourceReader, stdlib_path
 
 MAX_HOPS = 24        # alias chains and extension chains: far past any real catalog
@@ -85,7 +87,7 @@ def _children(node: object) -> Iterator[object]:
 def context_of(path: list[object], module: ast.Module) -> tuple[Scope, ...]:
     """The scopes at the end of `path`, innermost first."""
     scopes = [Scope(module.members)]
-    for parent, node in zip(path, path[1:]):
+    for parent, node in itertools.pairwise(path):
         if isinstance(node, ast.RecordLiteral):
             base = parent.base if isinstance(parent, ast.Extend) and parent.body is node else None
             scopes.append(Scope(node.members, base))

@@ -125,7 +125,8 @@ def module_tokens(text: str, path: str) -> tuple[ast.Module, list[Token]]:
     Comments are not tokens: they lie in the gaps between them (lang.format reads them there).
     """
     text, _version = split_version(text, path)
-    _postlex.seen = seen = []
+    seen: list[Token] = []
+    _postlex.seen = seen
     try:
         tree = _parse(text, path, "module")
     finally:

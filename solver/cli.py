@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_validate)
 
     p = sub.add_parser("fmt", help="rewrite .infer files in the canonical layout")
-    p.add_argument("files", nargs="+", metavar="FILE", help="files to rewrite in place; `-` reads stdin")
+    p.add_argument("files", nargs="+", metavar="FILE", help="files (or folders) to rewrite in place; `-` reads stdin")
     p.add_argument("--check", action="store_true", help="change nothing; print a diff and exit 1 if unformatted")
     p.set_defaults(run=cmd_fmt)
 
@@ -264,9 +264,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_fmt(args: argparse.Namespace) -> int:
     from lang.format import check, format_source
 
-    errors: list = []
+    errors: list[tuple[InferError, str, str]] = []
     unformatted = 0
-    for name in args.files:
+    names = [str(f) for n in args.files
+             for f in (sorted(Path(n).rglob("*.infer")) if n != "-" and Path(n).is_dir() else [n])]
+    for name in names:
         try:
             text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -286,10 +288,10 @@ def cmd_fmt(args: argparse.Namespace) -> int:
                     print(f"formatted {name}", file=sys.stderr)
         except InferError as err:
             errors.append((err, shown, text))
-    for err, shown, text in errors:
+    for failed, shown, text in errors:
         sources = SourceMap()
         sources.add(shown, text)
-        print(render_all(err.diagnostics, sources), file=sys.stderr)
+        print(render_all(failed.diagnostics, sources), file=sys.stderr)
     if args.check and unformatted:
         print(f"{unformatted} file{'s' if unformatted != 1 else ''} not formatted", file=sys.stderr)
     return EXIT_SPEC if errors or (args.check and unformatted) else EXIT_OK

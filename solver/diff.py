@@ -365,4 +365,5 @@ def _markdown(d: SpecDiff) -> str:
     return "\n".join(out)
 
 
-__all__ = ["Change", "DiffError", "SpecDiff", "diff_revision", "diff_specs", "git_reader", "answer_point", "render_diff"]
+__all__ = ["Change", "DiffError", "SpecDiff", "answer_point", "diff_revision", "diff_specs", "git_reader",
+           "render_diff"]

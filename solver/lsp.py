@@ -178,7 +178,7 @@ class InferAnalysis:
                  < n.span.column + len(n.name.rsplit(".", 1)[-1])]
         if not here:
             return None
-        span, name = min(here, key=lambda h: (h[0].end_line - h[0].line, h[0].end_column - h[0].column))
+        _, name = min(here, key=lambda h: (h[0].end_line - h[0].line, h[0].end_column - h[0].column))
         return name
 
     def _values(self, compiled: _Compiled, name: str) -> tuple[dict[str, sympy.Basic], str]:
@@ -232,7 +232,7 @@ class InferAnalysis:
                 header.append(line)
             return f"**module `{target.file.stem}`**\n\n```infer\n" + "\n".join(header[:16]) + "\n```"
         start, end = target.member.span.line, target.member.span.end_line
-        above = []
+        above: list[str] = []
         k = start - 2
         while k >= 0 and src[k].lstrip().startswith("#") and len(above) < 8:
             above.insert(0, src[k])

@@ -80,7 +80,8 @@ def test_rev_reads_the_spec_and_its_imports_through_git(tmp_path: Path, capsys: 
     spec = tmp_path / "plan.infer"
     (tmp_path / "hw.infer").write_text("memory = 80 GB\n", encoding="utf-8")
     spec.write_text("import hw\nbatch: count\nkv = 2 GB\nused = batch * kv\n"
-                    "require used <= hw.memory\nrequire hw.memory >= 100 GB\ngoal most = maximize batch\n", encoding="utf-8")
+                    "require used <= hw.memory\nrequire hw.memory >= 100 GB\ngoal most = maximize batch\n",
+                    encoding="utf-8")
     git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "."], check=True)
