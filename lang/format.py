@@ -7,11 +7,11 @@ operators and `=`, none inside brackets, before `,` or around `.`, units written
 one space after a number: `80 GB`, `KiB/token`), the line is indented two spaces per bracket
 opened on an earlier line, runs of blank lines shrink to one, a top-level record spanning lines
 gets one blank line on either side, and trailing comments in a block of lines at one depth start
-in one column. Comment text is kept exactly (trailing blanks aside), so the output re-parses to
+in one column (COMMENT_COLUMN at the least, the stdlib catalogs' column). Comment text is kept exactly (trailing blanks aside), so the output re-parses to
 the same AST, and formatting it again changes nothing.
 
->>> print(format_source("x:GB=80GB   # memory\\nchat = base {tp=4,  y = -x*2}\\n"), end="")
-x: GB = 80 GB  # memory
+>>> print(format_source("x:GB=80GB\\nchat = base {tp=4,  y = -x*2}\\n"), end="")
+x: GB = 80 GB
 chat = base { tp = 4, y = -x * 2 }
 """
 
@@ -27,6 +27,7 @@ from lang.parser import module_tokens
 from lang.version import split_version
 
 INDENT = "  "
+COMMENT_COLUMN = 40       # trailing comments start here at the least (the stdlib's catalogs' column)
 ALIGN_LIMIT = 56          # code longer than this does not push a block's comment column right
 
 _OPENERS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
@@ -242,7 +243,7 @@ def _comment_columns(lines: list[_Line]) -> dict[int, int]:
             j += 1
         widths = [len(INDENT * ln.level + ln.code) for ln in lines[i:j] if ln.code and ln.comment is not None]
         fitting = [w for w in widths if w <= ALIGN_LIMIT]
-        column = max(fitting) + 2 if fitting else 0
+        column = max(COMMENT_COLUMN, max(fitting) + 2) if fitting else 0
         owner = column
         for k in range(i, j):
             ln = lines[k]

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 
 from lang import syntax as ast
 from lang.diagnostics import InferError, Span
-from lang.format import check, format_source
+from lang.format import COMMENT_COLUMN, check, format_source
 from lang.parser import parse_module
 from tests.test_parser_properties import expressions
 
@@ -83,6 +83,11 @@ def test_generated_expressions_format_to_the_same_ast(expr: str) -> None:
     assert_formats_well(text, "gen.infer")
 
 
+def c(code: str, comment: str) -> str:
+    """A line with a trailing comment in the canonical column."""
+    return f"{code.ljust(COMMENT_COLUMN)}{comment}"
+
+
 LAYOUT = [
     ("x:GB=80GB\n", "x: GB = 80 GB\n"),
     ("y = 90%  \n", "y = 90 %\n"),
@@ -92,12 +97,17 @@ LAYOUT = [
     ("r = base{a=1,b=2}\n", "r = base { a = 1, b = 2 }\n"),
     ("a = 1\n\n\n\nb = 2\n", "a = 1\n\nb = 2\n"),
     ("a = 1\nr = {\n      x = 1 # one\n  yy = 22     # two\n}\nb = 2\n",
-     "a = 1\n\nr = {\n  x = 1    # one\n  yy = 22  # two\n}\n\nb = 2\n"),
-    ("s = if a>b then \"x#y\" else \"z\"  # c\n", "s = if a > b then \"x#y\" else \"z\"  # c\n"),
+     f"a = 1\n\nr = {{\n{c('  x = 1', '# one')}\n{c('  yy = 22', '# two')}\n}}\n\nb = 2\n"),
+    ('s = if a>b then "x#y" else "z"  # c\n', c('s = if a > b then "x#y" else "z"', "# c\n")),
+    (f"{'w' * 44} = 1  # a\nv = 2 # b\n", f"{'w' * 44} = 1  # a\n{'v = 2'.ljust(50)}# b\n"),
+    (f"{'w' * 60} = 1    # long code keeps its comment close\n",
+     f"{'w' * 60} = 1  # long code keeps its comment close\n"),
+    ("t = 1   # first\n        # continues\n# own line\n",
+     f"{c('t = 1', '# first')}\n{c('', '# continues')}\n# own line\n"),
     ("g: one of [ a , b ]\n", "g: one of [a, b]\n"),
     ("x = (1 +\n        2)\n", "x = (1 +\n  2)\n"),
     ("x = a \\\n* b\n", "x = a \\\n  * b\n"),
-    ("infer   0.2   # version\nx = 1\n", "infer 0.2  # version\nx = 1\n"),
+    ("infer   0.2   # version\nx = 1\n", f"{c('infer 0.2', '# version')}\nx = 1\n"),
 ]
 
 
