@@ -7,8 +7,9 @@ operators and `=`, none inside brackets, before `,` or around `.`, units written
 one space after a number: `80 GB`, `KiB/token`), the line is indented two spaces per bracket
 opened on an earlier line, runs of blank lines shrink to one, a top-level record spanning lines
 gets one blank line on either side, and trailing comments in a block of lines at one depth start
-in one column (COMMENT_COLUMN at the least, the stdlib catalogs' column). Comment text is kept exactly (trailing blanks aside), so the output re-parses to
-the same AST, and formatting it again changes nothing.
+in one column (COMMENT_COLUMN at the least, the stdlib catalogs' column). Comment text is kept
+exactly (trailing blanks aside), so the output re-parses to the same AST, and formatting it
+again changes nothing.
 
 >>> print(format_source("x:GB=80GB\\nchat = base {tp=4,  y = -x*2}\\n"), end="")
 x: GB = 80 GB
