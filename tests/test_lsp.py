@@ -52,7 +52,7 @@ def test_secondary_spans_become_related_information(tmp_path: Path) -> None:
 
 def test_hover_on_chat_itl_shows_value_formula_and_a_derivation_line(chat: tuple) -> None:
     analysis, uri, lines = chat
-    hover = analysis.hover(uri, *position(lines, "itl  <=", 1))
+    hover = analysis.hover(uri, *position(lines, "require itl", 9))
     text = hover.contents.value
     assert text.startswith("**chat.itl** · `ms`")
     assert " ms** at the goals' answer (chat.batch = " in text
@@ -74,7 +74,7 @@ def test_definition_of_a_catalog_record_lands_in_the_stdlib(chat: tuple) -> None
     assert loc.uri.endswith("/stdlib/gpus.infer")
     target = (REPO / "stdlib" / "gpus.infer").read_text(encoding="utf-8").split("\n")[loc.range.start.line]
     assert target.startswith("h100_sxm = ")
-    field = analysis.definition(uri, *position(lines, "itl  <=", 1))      # late-bound: the base's field
+    field = analysis.definition(uri, *position(lines, "require itl", 9))      # late-bound: the base's field
     assert field.uri.endswith("/stdlib/serving.infer")
 
 
