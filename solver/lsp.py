@@ -84,6 +84,7 @@ class InferAnalysis:
         self.texts: dict[Path, str] = {}
         self.compiled: dict[Path, _Compiled] = {}
         self.modules: dict[Path, ast.Module] = {}          # last AST that parsed, per document
+        self.reported: dict[Path, set[str]] = {}          # other files a document's errors were shown in
         self.nav = Navigator(self.read)
 
     def read(self, path: Path) -> str | None:
@@ -97,7 +98,7 @@ class InferAnalysis:
     def update(self, uri: str, text: str) -> None:
         path = path_of(uri)
         self.texts[path] = text
-        self.compiled.pop(path, None)
+        self.compiled.clear()        # any open spec may import this file
         try:
             self.modules[path] = parse_module(text, str(path))
         except InferError:
@@ -127,11 +128,14 @@ class InferAnalysis:
     def diagnostics(self, uri: str) -> dict[str, list[types.Diagnostic]]:
         """Diagnostics by document: the open one always (maybe empty), and any other file they point into."""
         path = path_of(uri)
-        out: dict[str, list[types.Diagnostic]] = {uri: []}
+        # Files this document's errors pointed into last time are cleared when they no longer do.
+        out: dict[str, list[types.Diagnostic]] = {u: [] for u in self.reported.get(path, ())}
+        out[uri] = []
         for d in self.compile(path).errors:
             where = file_of(d.span.file) if d.span else path
             target = uri_of(where) if where else uri
             out.setdefault(target, []).append(self._diagnostic(d))
+        self.reported[path] = {u for u, diags in out.items() if diags and u != uri}
         return out
 
     def _diagnostic(self, d: Diagnostic) -> types.Diagnostic:
@@ -381,8 +385,10 @@ def make_server():  # type: ignore[no-untyped-def]
     server.analysis = analysis  # type: ignore[attr-defined]
 
     def publish(uri: str) -> None:
-        for target, diags in analysis.diagnostics(uri).items():
-            server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=target, diagnostics=diags))
+        # The edited document first, then every other open one: it may import the edited file.
+        for doc in [uri, *(uri_of(p) for p in analysis.texts if uri_of(p) != uri)]:
+            for target, diags in analysis.diagnostics(doc).items():
+                server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=target, diagnostics=diags))
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: types.DidOpenTextDocumentParams) -> None:
@@ -393,6 +399,11 @@ def make_server():  # type: ignore[no-untyped-def]
     def did_change(params: types.DidChangeTextDocumentParams) -> None:
         doc = server.workspace.get_text_document(params.text_document.uri)
         analysis.update(params.text_document.uri, doc.source)
+        publish(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(params: types.DidSaveTextDocumentParams) -> None:
+        analysis.compiled.clear()    # a saved file may be imported by another open spec
         publish(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)

@@ -14,7 +14,7 @@ from lang import syntax as ast
 from lang.diagnostics import InferError, Span
 from lang.format import COMMENT_COLUMN, check, format_source
 from lang.parser import parse_module
-from tests.test_parser_properties import expressions
+from tests.test_parser_properties import expressions, mutated_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 KEPT_FORMATTED = sorted(p for folder in ("stdlib", "specs", "tests/acceptance")
@@ -72,7 +72,7 @@ def test_repo_stays_formatted(path: Path) -> None:
     assert check(text, str(path.relative_to(ROOT))) == "", f"run `infer fmt {path.relative_to(ROOT)}`"
 
 
-@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@settings(max_examples=120, deadline=None, derandomize=True, database=None)
 @given(expressions())
 def test_generated_expressions_format_to_the_same_ast(expr: str) -> None:
     text = f"x = {expr}  # note\nr = {{ a: GB/s = {expr}\n  b = 1 }}\n"
@@ -86,6 +86,16 @@ def test_generated_expressions_format_to_the_same_ast(expr: str) -> None:
 def c(code: str, comment: str) -> str:
     """A line with a trailing comment in the canonical column."""
     return f"{code.ljust(COMMENT_COLUMN)}{comment}"
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@given(mutated_spec())
+def test_mutated_specs_that_parse_format_to_the_same_ast(text: str) -> None:
+    try:
+        parse_module(text, "mutated.infer")
+    except InferError:
+        return
+    assert_formats_well(text, "mutated.infer")
 
 
 LAYOUT = [

@@ -41,6 +41,17 @@ def test_an_error_is_published_with_its_code_and_help(tmp_path: Path) -> None:
     assert analysis.diagnostics(uri)[uri] == []
 
 
+def test_errors_in_an_imported_file_are_shown_there_and_cleared_when_fixed(tmp_path: Path) -> None:
+    analysis = InferAnalysis()
+    spec, part = (tmp_path / "spec.infer").resolve(), (tmp_path / "part.infer").resolve()
+    part.write_text("size = 2 GB\nhalf = size * count_typo\n", encoding="utf-8")
+    analysis.update(spec.as_uri(), "import part\ntotal = part.half * 2\n")
+    found = analysis.diagnostics(spec.as_uri())
+    assert [d.code for d in found[part.as_uri()]] == ["E0201"]
+    analysis.update(part.as_uri(), "size = 2 GB\nhalf = size / 2\n")     # fixed in the editor, unsaved
+    assert analysis.diagnostics(spec.as_uri()) == {part.as_uri(): [], spec.as_uri(): []}
+
+
 def test_secondary_spans_become_related_information(tmp_path: Path) -> None:
     analysis = InferAnalysis()
     uri = (tmp_path / "units.infer").resolve().as_uri()
