@@ -188,6 +188,8 @@ def diff_specs(old: Path, new: Path) -> SpecDiff:
 def diff_revision(spec: Path, rev: str) -> SpecDiff:
     """A spec (and every file it imports) at git revision `rev`, against the working tree."""
     reader = git_reader(spec, rev)
+    if reader(spec.resolve()) is None:
+        raise DiffError(f"`{spec}` did not exist at {rev}")
     return _compare(_snapshot(spec, reader), _snapshot(spec, None), f"{spec} @ {rev}", str(spec))
 
 

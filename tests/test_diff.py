@@ -99,6 +99,9 @@ def test_rev_reads_the_spec_and_its_imports_through_git(tmp_path: Path, capsys: 
     assert (goal["name"], goal["old"], goal["new"]) == ("most", "no solution", "70")
     code, out, err = run(["diff", "plan.infer", "--rev", "no-such-rev"], capsys)
     assert code == 1 and "not a revision" in err
+    (tmp_path / "new.infer").write_text("x = 1\n", encoding="utf-8")
+    code, out, err = run(["diff", "new.infer", "--rev", "HEAD"], capsys)
+    assert code == 1 and "did not exist at HEAD" in err
 
 
 def test_rev_outside_a_git_checkout_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
