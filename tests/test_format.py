@@ -131,3 +131,28 @@ def test_a_file_that_does_not_parse_is_refused_with_its_diagnostic() -> None:
     with pytest.raises(InferError) as err:
         format_source("x = (1 +\n", "bad.infer")
     assert err.value.diagnostics[0].code == "E0100"
+
+
+def test_the_command_line_checks_rewrites_and_reads_stdin(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from solver.cli import main
+
+    spec = tmp_path / "s.infer"
+    spec.write_text("x:GB=80GB\n", encoding="utf-8")
+    assert main(["fmt", "--check", str(spec)]) == 1
+    out, err = capsys.readouterr()
+    assert "-x:GB=80GB\n+x: GB = 80 GB\n" in out and "1 file not formatted" in err
+    assert spec.read_text(encoding="utf-8") == "x:GB=80GB\n"           # --check changes nothing
+    assert main(["fmt", str(tmp_path)]) == 0                             # a folder: every .infer in it
+    assert spec.read_text(encoding="utf-8") == "x: GB = 80 GB\n"
+    assert main(["fmt", "--check", str(spec)]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.StringIO("y=1+2\n"))
+    assert main(["fmt", "-"]) == 0
+    assert capsys.readouterr().out == "y = 1 + 2\n"
+    spec.write_text("x = (1 +\n", encoding="utf-8")
+    assert main(["fmt", str(spec)]) == 1
+    assert "error[E0100]" in capsys.readouterr().err
+    assert spec.read_text(encoding="utf-8") == "x = (1 +\n"             # a file that does not parse is kept
