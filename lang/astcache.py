@@ -218,7 +218,7 @@ def _code_digest() -> bytes:
     """The grammar, the parser and the AST as this process runs them."""
     here = Path(__file__).parent
     h = hashlib.sha256()
-    for name in ("grammar.lark", "parser.py", "syntax.py", "diagnostics.py", "astcache.py"):
+    for name in ("grammar.lark", "parser.py", "syntax.py", "diagnostics.py", "astcache.py", "version.py", "limits.py"):
         h.update((here / name).read_bytes() + b"\0")
     return h.digest()
 

@@ -24,6 +24,7 @@ from lark.exceptions import (
 from lang import syntax as ast
 from lang.diagnostics import Diagnostic, InferError, Label, Span
 from lang.limits import MAX_EXPONENT_DIGITS, MAX_NAME_LENGTH, MAX_NESTING, MAX_NUMBER_LENGTH, MAX_TREE_DEPTH
+from lang.version import split_version
 
 KEYWORDS = frozenset("import from as require goal maximize minimize if then else and or not "
                      "one of record true false".split())
@@ -42,6 +43,8 @@ class _PostLex:
 
     def __init__(self) -> None:
         self.file = "<input>"
+        self.seen: list[Token] | None = None     # every token read, for lang.format
+
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         # No look-ahead here: the contextual lexer picks each token's terminals
@@ -50,6 +53,8 @@ class _PostLex:
         stack: list[str] = []
         after_separator = True          # the file starts as if after a newline
         for tok in stream:
+            if self.seen is not None:
+                self.seen.append(tok)
             kind = tok.type
             if kind in _LIMITED and len(tok) > _LIMITED[kind][0]:
                 raise InferError([_too_long(tok, self.file)])
@@ -116,8 +121,24 @@ def parse_module(text: str, path: str) -> ast.Module:
     >>> m.members[0].value.op, m.members[0].value.left.text
     ('/', '80 GB')
     """
+    text, _version = split_version(text, path)
     tree = _parse(text, path, "module")
     return ast.Module(path, tuple(_build(tree, path).children))
+
+
+def module_tokens(text: str, path: str) -> tuple[ast.Module, list[Token]]:
+    """Parse a file (its version line blanked) and return every token the lexer produced, newlines included.
+
+    Comments are not tokens: they lie in the gaps between them (lang.format reads them there).
+    """
+    text, _version = split_version(text, path)
+    seen: list[Token] = []
+    _postlex.seen = seen
+    try:
+        tree = _parse(text, path, "module")
+    finally:
+        _postlex.seen = None
+    return ast.Module(path, tuple(_build(tree, path).children)), seen
 
 
 def parse_module_cached(text: str, path: str) -> ast.Module:

@@ -11,6 +11,11 @@ outcome unchanged: an edited module, a module that appeared where none was, a
 re-pointed symlink all make it a miss. Outside `recording()` the functions
 only do their job.
 
+Inside `overlay(reader)` the texts come from `reader` instead of the disk: an
+editor's unsaved buffers (solver/lsp.py), or the files as they were at a git
+revision (solver/diff.py). A run that reads through an overlay is never
+cached: the disk is not what it read.
+
 >>> import tempfile, pathlib
 >>> with tempfile.TemporaryDirectory() as d:
 ...     spec = pathlib.Path(d) / "s.infer"
@@ -26,8 +31,9 @@ only do their job.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +57,23 @@ class ReadLog:
 
 _current: ContextVar[ReadLog | None] = ContextVar("infer_reads", default=None)
 
+# A file's text by its resolved path, or None where it does not exist.
+SourceReader = Callable[[Path], "str | None"]
+_overlay: ContextVar[SourceReader | None] = ContextVar("infer_overlay", default=None)
+
+
+@contextlib.contextmanager
+def overlay(reader: SourceReader | None) -> Iterator[None]:
+    """Read modules through `reader` (None: the disk) while the block runs."""
+    token = _overlay.set(reader)
+    log = _current.get()
+    if reader is not None and log is not None:
+        log.consistent = False
+    try:
+        yield
+    finally:
+        _overlay.reset(token)
+
 
 @contextlib.contextmanager
 def recording() -> Iterator[ReadLog]:
@@ -73,6 +96,12 @@ def _decode(data: bytes) -> str:
 
 def read_text(path: Path) -> str:
     """A module's text (raises OSError or UnicodeDecodeError as `Path.read_text` does)."""
+    reader = _overlay.get()
+    if reader is not None:
+        text = reader(path.resolve())
+        if text is None:
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path))
+        return text
     data = path.read_bytes()
     log = _current.get()
     if log is not None:
@@ -81,6 +110,9 @@ def read_text(path: Path) -> str:
 
 
 def is_file(path: Path) -> bool:
+    reader = _overlay.get()
+    if reader is not None:
+        return reader(path.resolve()) is not None
     found = path.is_file()
     log = _current.get()
     if log is not None:

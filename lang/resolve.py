@@ -40,6 +40,7 @@ from lang.imports import stdlib_path
 from lang.limits import MAX_NAME_LENGTH, deep_stack
 from lang.lower import FUNCTIONS, MAX_POWER_DIGITS, source_text
 from lang.parser import parse_expression
+from lang.reads import SourceReader
 from lang.scopes import (
     FieldScope,
     ModuleScope,
@@ -56,7 +57,7 @@ from lang.scopes import (
 from lang.units import BOOL, TEXT, Dim
 
 __all__ = ["FUNCTIONS", "MAX_POWER_DIGITS", "WHOLE_DIMS", "Override", "Resolver", "build_graph",
-           "constant_value", "parse_override", "source_text", "stdlib_path"]
+           "SourceReader", "constant_value", "parse_override", "source_text", "stdlib_path"]
 
 
 class Resolver(FieldStage):
@@ -236,12 +237,15 @@ def _shift_expr(expr: ast.Expr, offset: int) -> ast.Expr:
     return walk(expr)  # type: ignore[return-value]
 
 
-def build_graph(path: str | Path, overrides: Iterable[str] = (), sources: SourceMap | None = None) -> Graph:
+def build_graph(path: str | Path, overrides: Iterable[str] = (), sources: SourceMap | None = None,
+                reader: SourceReader | None = None) -> Graph:
     """Parse a spec and everything it imports, check it, and build its quantity graph.
 
-    Raises InferError with every diagnostic found; warnings travel on the graph.
+    `reader` supplies files' texts instead of the disk (lang.reads.SourceReader: an editor's
+    unsaved buffers, a spec at a git revision). Raises InferError with every diagnostic found;
+    warnings travel on the graph.
     """
-    with deep_stack():          # the lazy walk recurses once per level of definitions
+    with deep_stack(), reads.overlay(reader):   # the lazy walk recurses once per level of definitions
         return _build_graph(path, overrides, sources)
 
 

@@ -135,6 +135,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", type=Path, metavar="FILE", help="per-request results")
     p.add_argument("--plot", type=Path, metavar="DIR", help="latency CDF, queue and KV over time (PNG)")
     p.set_defaults(run=cmd_simulate)
+
+    p = sub.add_parser("fmt", help="rewrite .infer files in the canonical layout")
+    p.add_argument("files", nargs="+", metavar="FILE", help="files (or folders) to rewrite in place; `-` reads stdin")
+    p.add_argument("--check", action="store_true", help="change nothing; print a diff and exit 1 if unformatted")
+    p.set_defaults(run=cmd_fmt)
+
+    p = sub.add_parser("diff", help="what changed between two versions of a spec, and what it did")
+    p.add_argument("old", type=Path, metavar="OLD.infer")
+    p.add_argument("new", type=Path, nargs="?", metavar="NEW.infer")
+    p.add_argument("--rev", metavar="GITREV", help="compare SPEC as it was at this git revision with now")
+    p.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    p.add_argument("--json", action="store_true", help="same as --format json")
+    p.set_defaults(run=cmd_diff)
+
+    p = sub.add_parser("lsp", help="a Language Server Protocol server on stdin/stdout")
+    p.set_defaults(run=cmd_lsp)
     return parser
 
 
@@ -341,6 +357,63 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     print(text)
     for note in notes:
         print(note, file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_fmt(args: argparse.Namespace) -> int:
+    from lang.format import check, format_source
+
+    errors: list[tuple[InferError, str, str]] = []
+    unformatted = 0
+    names = [str(f) for n in args.files
+             for f in (sorted(Path(n).rglob("*.infer")) if n != "-" and Path(n).is_dir() else [n])]
+    for name in names:
+        try:
+            text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _Usage(f"cannot read `{name}`: {exc}") from None
+        shown = "stdin" if name == "-" else name
+        try:
+            if args.check:
+                diff = check(text, shown)
+                unformatted += bool(diff)
+                sys.stdout.write(diff)
+            elif name == "-":
+                sys.stdout.write(format_source(text, shown))
+            else:
+                formatted = format_source(text, shown)
+                if formatted != text:
+                    Path(name).write_text(formatted, encoding="utf-8")
+                    print(f"formatted {name}", file=sys.stderr)
+        except InferError as err:
+            errors.append((err, shown, text))
+    for failed, shown, text in errors:
+        sources = SourceMap()
+        sources.add(shown, text)
+        print(render_all(failed.diagnostics, sources), file=sys.stderr)
+    if args.check and unformatted:
+        print(f"{unformatted} file{'s' if unformatted != 1 else ''} not formatted", file=sys.stderr)
+    return EXIT_SPEC if errors or (args.check and unformatted) else EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from solver.diff import DiffError, diff_revision, diff_specs, render_diff
+
+    if (args.new is None) == (args.rev is None):
+        raise _Usage("give two specs (infer diff OLD NEW) or one spec and --rev GITREV")
+    try:
+        result = diff_revision(args.old, args.rev) if args.rev else diff_specs(args.old, args.new)
+    except DiffError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_SPEC
+    print(render_diff(result, "json" if args.json else args.format), end="")
+    return EXIT_OK
+
+
+def cmd_lsp(args: argparse.Namespace) -> int:
+    from solver.lsp import serve
+
+    serve()
     return EXIT_OK
 
 

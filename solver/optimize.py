@@ -63,6 +63,7 @@ class GoalSolver:
         # What one question compiles (margins as NumPy code, the binding requirement's closed form)
         # serves the next on the same graph: a Spec passes one dict to every solver it makes.
         self.compiled = compiled if compiled is not None else {}
+        self.answer_point: dict[str, sympy.Expr] = {}
 
     # -- the problem --
 
@@ -131,6 +132,10 @@ class GoalSolver:
                                    steps=worst.steps, candidates=candidates, notes=[message])
             raise SolveError(message, sol)
         best = max(feasible, key=lambda o: sign * float(o.objective))  # type: ignore[arg-type]
+        # The decision at the answer, for callers that evaluate there (solver/diff.py).
+        self.answer_point = dict(best.fixed)
+        if var is not None and best.x is not None:
+            self.answer_point[var] = best.exact if best.exact is not None else sympy.Float(best.x)
         answer = self._objective_value(goal, best.objective)
         if var is not None and goal.target == var:
             answer = value_of(graph, graph.nodes[var], best.exact if best.exact is not None
