@@ -295,8 +295,14 @@ class LowerStage(UnitStage):
                                 label="an ordering needs quantities")
             else:
                 self._same_dims(left, right, expr)
-            relation = {"<": sympy.Lt, "<=": sympy.Le, ">": sympy.Gt, ">=": sympy.Ge,
-                        "==": sympy.Eq, "!=": sympy.Ne}[op](left.expr, right.expr)
+            compare = {"<": sympy.Lt, "<=": sympy.Le, ">": sympy.Gt, ">=": sympy.Ge,
+                       "==": sympy.Eq, "!=": sympy.Ne}[op]
+            try:
+                relation = compare(left.expr, right.expr)
+            except (TypeError, ValueError, ArithmeticError):
+                # sympy could not decide two constants (`floor(exp(1000)) != 1` exhausts its
+                # precision): keep the relation unevaluated; evaluation reports it undecided.
+                relation = compare(left.expr, right.expr, evaluate=False)
             return Scalar(relation, BOOL, None, deps, expr.span)
         for side in (left, right):
             if side.dim in (TEXT, BOOL):
@@ -309,7 +315,7 @@ class LowerStage(UnitStage):
             return Scalar(left.expr * right.expr, dim, product_unit(left, right, "*", dim), deps, expr.span)
         if op == "/":
             dim = left.dim / right.dim if left.dim is not None and right.dim is not None else None
-            if right.expr == 0 and not right.deps:
+            if right.expr == 0 and not right.deps and right.dim is not None:    # None: an error already said
                 self.diag.error("E0308", "division by zero", expr.right.span, label="this is zero")
                 return Scalar(sympy.Integer(0), dim, None, deps, expr.span)
             return Scalar(left.expr / right.expr, dim, product_unit(left, right, "/", dim), deps, expr.span)

@@ -59,6 +59,37 @@ def substitute(expr: sympy.Basic, values: Mapping[sympy.Symbol, sympy.Basic]) ->
 KEEP_POINTS = 16
 
 
+def decide(truth: sympy.Basic) -> bool | None:
+    """A relation between two constants that sympy left undecided, decided in more digits.
+
+    sympy compares at 15 digits and gives up where a side needs more to settle its integer part
+    (`floor(exp(1000)) != 1`: a 435-digit number). Each side is evaluated at 30, 200 and then
+    1200 digits; the relation is decided once the sides differ by more than that precision can
+    blur. Two sides equal to every digit tried stay undecided (None), never guessed.
+
+    >>> decide(sympy.Ne(sympy.floor(sympy.exp(1000)), 1, evaluate=False))
+    True
+    """
+    if isinstance(truth, sympy.logic.boolalg.BooleanAtom):
+        return bool(truth)
+    if not isinstance(truth, sympy.core.relational.Relational):
+        return None
+    lhs, rhs = truth.lhs, truth.rhs
+    if not (lhs.is_number and rhs.is_number):
+        return None
+    for digits in (30, 200, 1200):
+        try:
+            a, b = sympy.N(lhs, digits), sympy.N(rhs, digits)
+            if not (a.is_real and b.is_real):
+                return None
+            gap = abs(a - b)
+            if gap > abs(a + b) * sympy.Float(10) ** (10 - digits) + sympy.Float(10) ** (-digits):
+                return bool(type(truth)(a, b))
+        except (TypeError, ValueError, ArithmeticError):
+            continue
+    return None
+
+
 def _replace(expr: sympy.Basic, values: Mapping[sympy.Symbol, sympy.Basic]) -> sympy.Basic:
     """`expr.xreplace(values)`, except that a power of two numbers too large to hold exactly
     (`a ^ b` with a = 3, b = 10^8) becomes a 30-digit Float instead of taking minutes."""

@@ -29,7 +29,7 @@ import sympy
 from lang.graph import GoalDef, Graph, Node, Requirement
 from lang.units import format_dim
 from solver import results
-from solver.evaluate import Evaluator, lambdify, substitute
+from solver.evaluate import Evaluator, decide, lambdify, substitute
 from solver.explain import display_unit, forward_steps, print_sympy, short_names, show_formula, value_of
 from solver.margins import Margin, build, loosened, polynomial_ok, sign_change_roots, solve_polynomial, with_breakpoints
 from solver.margins import split as _split
@@ -222,7 +222,7 @@ class GoalSolver:
     def requirement_entry(self, r: Requirement, values: Mapping[str, sympy.Basic]) -> results.Requirement:
         graph = self.graph
         truth = substitute(r.expr, {graph.nodes[d].symbol: values[d] for d in r.deps if d in values})
-        holds = bool(truth) if isinstance(truth, sympy.logic.boolalg.BooleanAtom) else None
+        holds = decide(truth)
         parts = _split(r.expr)
         if parts is None:
             return results.Requirement(text=r.text, record=r.owner, holds=holds)
