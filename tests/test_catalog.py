@@ -24,16 +24,24 @@ CATALOGS = ["gpus", "models", "precisions", "interconnects", "clouds"]
 STDLIB = REPO / "stdlib"
 
 REQUIRED_GPUS = """l4 l40s a10g a100_40gb_sxm a100_80gb_pcie a100_80gb_sxm h100_pcie h100_sxm h100_nvl
-    h200_sxm gh200 b200 mi300x mi325x rtx_4090""".split()
+    h200_sxm gh200 b200 mi300x mi325x rtx_4090
+    rtx_3090 rtx_5090 l40 a40 v100 h20 gb200 b300 rtx_pro_6000 rtx_pro_6000_server
+    apple_m2_max apple_m2_ultra apple_m3_max apple_m3_ultra apple_m4_max""".split()
 REQUIRED_MODELS = """llama_2_7b llama_2_13b llama_2_70b llama_3_1_8b llama_3_1_70b llama_3_1_405b
     llama_3_3_70b mistral_7b mixtral_8x7b mixtral_8x22b qwen2_5_7b qwen2_5_72b qwen3_235b_a22b
-    deepseek_v3 gemma_2_9b gemma_2_27b falcon_180b gpt_j_6b""".split()
+    deepseek_v3 gemma_2_9b gemma_2_27b falcon_180b gpt_j_6b
+    gpt3_20b gpt3_175b llama_4_scout llama_4_maverick qwen3_30b_a3b deepseek_r1 kimi_k2 glm_4_5
+    mistral_small_3 mistral_large_2 phi_4""".split()
 
 # Published counts that are rounded nominal sizes, so the exact formula lands outside 1 %
 # (docs/stdlib.md, "Parameter counts"): the model card / paper gives no exact figure.
 NOMINAL_PUBLISHED = {
     "falcon_40b": "the Falcon paper's nominal '40B'; the formula gives 41.30B (+3.3 %)",
     "gpt_1_3b": "the GPT-3 paper's nominal '1.3B' (GPT-3 XL); the formula gives 1.317B (+1.3 %)",
+    "kimi_k2": "the Kimi K2 card's nominal '1T'; the formula gives 1.026T (+2.6 %)",
+    "llama_4_scout": "the card's 109B counts the vision encoder; the text model is 107.8B (-1.1 %)",
+    "mistral_small_3": "Mistral's nominal '24B'; the formula gives 23.572B, the exact text-model count (-1.8 %)",
+    "gpt3_20b": "FasterTransformer's nominal 'GPT-20B'; the formula gives 20.26B (+1.3 %)",
 }
 
 
