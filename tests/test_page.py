@@ -68,6 +68,9 @@ class Opened:
     def settle(self, before: str) -> None:
         """Wait for the render that follows a control change made after `before` was read."""
         self.page.wait_for_function(f"document.body.dataset.ready !== '{before}'", timeout=10000)
+        # A render queued before the change may have been the one that landed: renders run on
+        # animation frames, so two more frames leave none pending.
+        self.page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
     def set(self, name: str, value: str) -> None:
         before = self.renders()
@@ -142,9 +145,9 @@ def test_chat_page_matches_the_api_and_fetches_nothing(browser: object, pages: d
         assert lines[0] == "itl = token_time + prefill_interference"
         assert lines[1].split("= ")[1] == f"{shown['chat.token_time'][1]} + {shown['chat.prefill_interference'][1]}"
         assert lines[2].endswith(shown["chat.itl"][1])
-        before = page.renders()
         page.page.click('#quantities tr[data-name="chat.kv_memory"] a')
-        page.settle(before)
+        # Wait for the derivation itself: a render queued before the click may land first.
+        page.page.wait_for_selector('#derivation-body pre[data-derivation="chat.kv_memory"]', timeout=10000)
         lines = page.page.inner_text("#derivation-body pre").splitlines()
         assert lines[0] == "kv_memory = batch · kv_tokens_per_sequence · kv_per_token_per_gpu"
         assert lines[1].split("= ")[1].startswith("24 · ")
