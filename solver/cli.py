@@ -199,11 +199,22 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from solver import fastpath
+
+    if fastpath.enabled():      # experimental (INFER_COMPILED=1): the spec's compiled form answers
+        answer = fastpath.answer_eval(args.spec, args.sets, args.json, getattr(args, "strict", False))
+        if answer is not None:
+            print(answer)
+            return EXIT_OK
     from solver.render import render_evaluation
 
     spec = _load(args)
     evaluation = spec.eval()
     print(render_evaluation(evaluation, "json" if args.json else "text"))
+    if fastpath.enabled():
+        from solver.fastbuild import refresh
+
+        refresh(args.spec)
     if getattr(args, "strict", False):
         broken = [r for r in evaluation.requirements if r.holds is False]
         undecided = [r for r in evaluation.requirements if r.holds is None]

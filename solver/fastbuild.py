@@ -1,0 +1,218 @@
+"""Writing a spec's compiled form (solver.fastpath), from the full pipeline's own graph.
+
+Each quantity's sympy formula is printed as Python over `fractions.Fraction` by a printer that
+knows a closed list of node types (numbers, names, + · ^ with whole exponents, ceil, floor,
+max, min, if/else, comparisons, and/or/not); anything else makes the spec unsupported. Names
+enter the code only as `repr` string literals, never as code. How each value is shown (its
+unit, factor, or the ladder of readable units) is taken from solver.quantities' own tables.
+Before the form is kept, it answers the spec's default `eval` (text and JSON) and the bytes
+must equal the full pipeline's; any difference, or any unsupported part, keeps nothing (the
+reason is printed under INFER_DEBUG).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import sympy
+
+from lang.graph import Graph, Node
+from lang.lower import _EXACT_POWER_BITS
+from lang.reads import recording
+from lang.units import BOOL, TEXT, Dim, format_dim
+from solver import fastpath
+from solver.explain import display_unit, is_flag
+from solver.margins import split
+from solver.quantities import _LADDERS, unit_factor
+
+
+class Unsupported(Exception):
+    pass
+
+
+_COMPARE = {sympy.LessThan: "<=", sympy.StrictLessThan: "<", sympy.GreaterThan: ">=",
+            sympy.StrictGreaterThan: ">", sympy.Equality: "==", sympy.Unequality: "!="}
+
+
+def code(expr: sympy.Basic, by_symbol: dict[sympy.Symbol, Node]) -> str:
+    """Python source for a formula; `v` holds the values of the quantities it reads."""
+    def c(e: sympy.Basic) -> str:
+        if e is sympy.true:
+            return "True"
+        if e is sympy.false:
+            return "False"
+        if isinstance(e, sympy.Rational):
+            return f"F({int(e.p)}, {int(e.q)})"
+        if isinstance(e, sympy.Symbol):
+            node = by_symbol.get(e)
+            if node is None:
+                raise Unsupported(f"a symbol outside the graph: {e}")
+            return f"v[{node.name!r}]"
+        if isinstance(e, sympy.Add):
+            return "(" + " + ".join(c(a) for a in e.args) + ")"
+        if isinstance(e, sympy.Mul):
+            return "(" + " * ".join(c(a) for a in e.args) + ")"
+        if isinstance(e, sympy.Pow):
+            if e.exp.is_number and not e.exp.is_Integer:
+                raise Unsupported(f"a fractional power: {e}")
+            return f"_pow({c(e.base)}, {c(e.exp)}, {_EXACT_POWER_BITS})"
+        if isinstance(e, sympy.ceiling):
+            return f"_ceil({c(e.args[0])})"
+        if isinstance(e, sympy.floor):
+            return f"_floor({c(e.args[0])})"
+        if isinstance(e, sympy.Max):
+            return "max(" + ", ".join(c(a) for a in e.args) + ")"
+        if isinstance(e, sympy.Min):
+            return "min(" + ", ".join(c(a) for a in e.args) + ")"
+        if isinstance(e, sympy.Piecewise):
+            out = "_undefined()"
+            for value, cond in reversed(e.args):
+                out = c(value) if cond is sympy.true else f"({c(value)} if {c(cond)} else {out})"
+            return out
+        if type(e) in _COMPARE:
+            return f"({c(e.lhs)} {_COMPARE[type(e)]} {c(e.rhs)})"
+        if isinstance(e, sympy.And):
+            return "(" + " and ".join(f"bool({c(a)})" for a in e.args) + ")"
+        if isinstance(e, sympy.Or):
+            return "(" + " or ".join(f"bool({c(a)})" for a in e.args) + ")"
+        if isinstance(e, sympy.Not):
+            return f"(not {c(e.args[0])})"
+        raise Unsupported(f"`{type(e).__name__}` in a formula")
+
+    return c(expr)
+
+
+def display(graph: Graph, node: Node | None, unit: str | None, dim: Dim | None) -> dict[str, Any]:
+    """How `value_of(graph, node, value, unit, dim)` shows a value, as data."""
+    the_dim = node.dim if node is not None else dim
+    the_unit = unit if unit is not None else display_unit(node)
+    if node is not None and node.is_text or the_dim == TEXT:
+        return {"k": "text"}
+    if the_dim == BOOL:
+        return {"k": "bool"}
+    flag = is_flag(node)
+    chosen = the_unit
+    if chosen:
+        found = unit_factor(chosen)
+        if found is not None and (the_dim is None or found[1] == the_dim):
+            return {"k": "fixed", "unit": chosen, "p": found[0].numerator, "q": found[0].denominator, "flag": flag}
+    if the_dim is None:
+        return {"k": "plain", "flag": flag}
+    key = format_dim(the_dim)
+    ladder = _LADDERS.get(key)
+    if not ladder:
+        chosen = key if not the_dim.dimensionless else ""
+        found = unit_factor(chosen) if chosen else (Fraction(1), the_dim)
+        factor = found[0] if found else Fraction(1)
+        return {"k": "fixed", "unit": chosen, "p": factor.numerator, "q": factor.denominator, "flag": flag}
+    rungs = []
+    for u in ladder:
+        found = unit_factor(u)
+        rungs.append([u, found[0].numerator, found[0].denominator, True] if found else [u, 1, 1, False])
+    return {"k": "ladder", "rungs": rungs, "flag": flag}
+
+
+def _single_node(graph: Graph, expr: sympy.Basic) -> Node | None:
+    from solver.optimize import _single_node as single
+
+    return single(graph, expr)
+
+
+def build(spec: Any) -> tuple[dict[str, Any], str]:
+    """The compiled form of a loaded spec with no overrides (raises Unsupported)."""
+    graph: Graph = spec.graph
+    if graph.warnings:
+        raise Unsupported("the spec has warnings")
+    ev = spec.evaluator
+    values = ev.values()
+    evaluation = spec.eval()
+    if ev.undefined:
+        raise Unsupported("an undefined quantity")
+    by_symbol = graph.by_symbol()
+    lines = ["def values(o):", "    v = {}"]
+    inputs = {}
+    for name in ev.order:
+        if name not in values:
+            continue
+        node = graph.nodes[name]
+        if node.kind == "input":
+            value = values[name]
+            if not isinstance(value, sympy.Rational):
+                raise Unsupported(f"input `{name}` is not a rational number")
+            lines.append(f"    v[{name!r}] = o[{name!r}] if {name!r} in o else F({int(value.p)}, {int(value.q)})")
+            unit = node.unit or ""
+            found = unit_factor(unit) if unit else (Fraction(1), None)
+            if found is not None and not is_flag(node) and not node.is_text:
+                inputs[name] = {"unit": unit, "p": found[0].numerator, "q": found[0].denominator}
+        elif node.kind == "derived":
+            assert node.expr is not None
+            lines.append(f"    v[{name!r}] = _s({code(node.expr, by_symbol)})")
+        else:
+            raise Unsupported(f"`{name}` ({node.kind}) has a value")
+    lines.append("    return v")
+    quantities = [[name, display(graph, graph.nodes[name], None, None)]
+                  for name in graph.root_names if name in values]
+    if any(why.startswith("undefined") for why in evaluation.unknown.values()):
+        raise Unsupported("an undefined quantity")
+    reqs: list[dict[str, Any]] = []
+    for i, (r, entry) in enumerate(zip(graph.requirements, evaluation.requirements)):
+        if not all(d in values for d in r.deps):
+            if entry.holds is not None or entry.margin:
+                raise Unsupported(f"requirement `{r.text}` decides itself on an unknown")
+            reqs.append({"static": True, "text": r.text, "record": r.owner, "holds": None, "margin": ""})
+            continue
+        item: dict[str, Any] = {"static": False, "text": r.text, "record": r.owner, "truth": f"_r{i}",
+                                "split": False}
+        lines += [f"def _r{i}(v):", f"    return {code(r.expr, by_symbol)}"]
+        parts = split(r.expr)
+        if parts is not None:
+            lhs, rhs, sense, _ = parts
+            node = None
+            unit, dim = r.side_unit, r.side_dim
+            if dim is None:
+                node = _single_node(graph, lhs) or _single_node(graph, rhs)
+                unit = node.unit if node else None
+                dim = node.dim if node else None
+            lines += [f"def _l{i}(v):", f"    return _s({code(lhs, by_symbol)})",
+                      f"def _h{i}(v):", f"    return _s({code(rhs, by_symbol)})"]
+            item.update({"split": True, "lhs": f"_l{i}", "rhs": f"_h{i}", "sense": sense,
+                         "side": display(graph, node, unit, dim), "gap": display(graph, None, unit, dim),
+                         "tiny": display(graph, None, None, dim)})
+            if item["gap"]["k"] in ("text", "bool"):
+                raise Unsupported(f"requirement `{r.text}` compares texts or truths")
+        reqs.append(item)
+    data = {"format": fastpath.FORMAT, "spec": graph.path, "texts": list(graph.texts), "inputs": inputs,
+            "quantities": quantities, "requirements": reqs, "unknown": list(evaluation.unknown.items())}
+    return data, "\n".join(lines) + "\n"
+
+
+def refresh(path: str | Path) -> bool:
+    """Build, check against the full pipeline, and keep the compiled form of a spec; False where
+    it is not kept (the reason under INFER_DEBUG)."""
+    from solver.api import Spec
+    from solver.render import render_evaluation
+
+    try:
+        with recording() as log:
+            spec = Spec.load(path)
+            data, source = build(spec)
+        if not log.consistent:
+            raise Unsupported("a file changed while it was read")
+        namespace: dict[str, Any] = dict(fastpath.RUNTIME)
+        exec(compile(source, "<infer compiled form>", "exec"), namespace)  # noqa: S102 - generated above
+        evaluation = spec.eval()
+        for as_json in (False, True):
+            result = fastpath.evaluate(data, namespace, [])
+            result["spec"] = data["spec"]
+            if fastpath.render(result, as_json) != render_evaluation(evaluation, "json" if as_json else "text"):
+                raise Unsupported("its answer differs from the full pipeline's")
+    except (Unsupported, fastpath.Fallback) as why:
+        fastpath.debug(f"not kept for {path}: {why}")
+        return False
+    except Exception as err:        # a spec with errors, or anything unforeseen: the form is just not kept
+        fastpath.debug(f"not kept for {path}: {type(err).__name__}: {err}")
+        return False
+    reads = [[k, p, v] for (k, p), v in sorted(log.entries.items())]
+    return fastpath.store(path, reads, data, source)
