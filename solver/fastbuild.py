@@ -88,7 +88,7 @@ def display(graph: Graph, node: Node | None, unit: str | None, dim: Dim | None) 
     """How `value_of(graph, node, value, unit, dim)` shows a value, as data."""
     the_dim = node.dim if node is not None else dim
     the_unit = unit if unit is not None else display_unit(node)
-    if node is not None and node.is_text or the_dim == TEXT:
+    if (node is not None and node.is_text) or the_dim == TEXT:
         return {"k": "text"}
     if the_dim == BOOL:
         return {"k": "bool"}
@@ -169,16 +169,18 @@ def build(spec: Any) -> tuple[dict[str, Any], str]:
         parts = split(r.expr)
         if parts is not None:
             lhs, rhs, sense, _ = parts
-            node = None
-            unit, dim = r.side_unit, r.side_dim
+            side: Node | None = None
+            side_unit: str | None = r.side_unit
+            dim = r.side_dim
             if dim is None:
-                node = _single_node(graph, lhs) or _single_node(graph, rhs)
-                unit = node.unit if node else None
-                dim = node.dim if node else None
+                side = _single_node(graph, lhs) or _single_node(graph, rhs)
+                side_unit = side.unit if side else None
+                dim = side.dim if side else None
             lines += [f"def _l{i}(v):", f"    return _s({code(lhs, by_symbol)})",
                       f"def _h{i}(v):", f"    return _s({code(rhs, by_symbol)})"]
             item.update({"split": True, "lhs": f"_l{i}", "rhs": f"_h{i}", "sense": sense,
-                         "side": display(graph, node, unit, dim), "gap": display(graph, None, unit, dim),
+                         "side": display(graph, side, side_unit, dim),
+                         "gap": display(graph, None, side_unit, dim),
                          "tiny": display(graph, None, None, dim)})
             if item["gap"]["k"] in ("text", "bool"):
                 raise Unsupported(f"requirement `{r.text}` compares texts or truths")
@@ -201,7 +203,7 @@ def refresh(path: str | Path) -> bool:
         if not log.consistent:
             raise Unsupported("a file changed while it was read")
         namespace: dict[str, Any] = dict(fastpath.RUNTIME)
-        exec(compile(source, "<infer compiled form>", "exec"), namespace)  # noqa: S102 - generated above
+        exec(compile(source, "<infer compiled form>", "exec"), namespace)
         evaluation = spec.eval()
         for as_json in (False, True):
             result = fastpath.evaluate(data, namespace, [])

@@ -105,7 +105,7 @@ def load(spec: str | Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
         debug("a file it read has changed: rebuilt")
         return None
     namespace: dict[str, Any] = dict(RUNTIME)
-    exec(compile(source, "<infer compiled form>", "exec"), namespace)  # noqa: S102 - our own generated text
+    exec(compile(source, "<infer compiled form>", "exec"), namespace)
     return data, namespace
 
 
@@ -126,13 +126,13 @@ def _settle(value: Any) -> Any:
 def _pow(base: Fraction, exponent: Fraction, limit: int) -> Fraction:
     if isinstance(exponent, bool) or Fraction(exponent).denominator != 1:
         raise Fallback("a fractional power")
-    exponent = int(exponent)
+    whole = int(exponent)
     size = max(base.numerator.bit_length(), base.denominator.bit_length())
-    if abs(exponent) * size > limit:
+    if abs(whole) * size > limit:
         raise Fallback("a power computed as a Float")
-    if exponent < 0 and base == 0:
+    if whole < 0 and base == 0:
         raise Fallback("a division by zero")
-    return Fraction(base) ** exponent
+    return Fraction(Fraction(base) ** whole)
 
 
 def _ceil(a: Fraction) -> Fraction:
@@ -257,7 +257,8 @@ def value_of(value: Fraction | bool, show: dict[str, Any], texts: list[str]) -> 
 
 # --- the question ------------------------------------------------------------------------------
 
-_OVERRIDE = re.compile(r"([A-Za-z_][A-Za-z0-9_.]{0,199})=([0-9]{1,24}(?:\.[0-9]{1,24})?) ?([A-Za-z%][A-Za-z0-9/%_]{0,30})?")
+_OVERRIDE = re.compile(r"([A-Za-z_][A-Za-z0-9_.]{0,199})=([0-9]{1,24}(?:\.[0-9]{1,24})?)"
+                       r" ?([A-Za-z%][A-Za-z0-9/%_]{0,30})?")
 
 
 def overrides(sets: list[str], inputs: dict[str, Any]) -> dict[str, Fraction]:

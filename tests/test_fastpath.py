@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -59,12 +60,13 @@ def _questions(path: Path, count: int) -> list[list[str]]:
         unit = data["inputs"][name]["unit"]
         out.append([f"{name}={NUMBERS[i % len(NUMBERS)]}{(' ' + unit) if unit and i % 2 else unit}"])
     if len(own) > count:        # two at once, from the end of the spec
-        out.append([f"{own[-1]}=7{data['inputs'][own[-1]]['unit']}", f"{own[-2]}=2.25{data['inputs'][own[-2]]['unit']}"])
+        last, before = own[-1], own[-2]
+        out.append([f"{last}=7{data['inputs'][last]['unit']}", f"{before}=2.25{data['inputs'][before]['unit']}"])
     return out
 
 
 @pytest.fixture(scope="module")
-def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bool]:
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, bool]]:
     """Every spec's compiled form, built once (each build checks the spec's own `eval`)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("compiled")))
