@@ -56,8 +56,19 @@ from lang.scopes import (
 )
 from lang.units import BOOL, TEXT, Dim
 
-__all__ = ["FUNCTIONS", "MAX_POWER_DIGITS", "WHOLE_DIMS", "Override", "Resolver", "build_graph",
-           "SourceReader", "constant_value", "parse_override", "source_text", "stdlib_path"]
+__all__ = [
+    "FUNCTIONS",
+    "MAX_POWER_DIGITS",
+    "WHOLE_DIMS",
+    "Override",
+    "Resolver",
+    "SourceReader",
+    "build_graph",
+    "constant_value",
+    "parse_override",
+    "source_text",
+    "stdlib_path",
+]
 
 
 class Resolver(FieldStage):

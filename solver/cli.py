@@ -214,7 +214,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if fastpath.enabled():
         from solver.fastbuild import refresh
 
-        refresh(args.spec)
+        refresh(args.spec, None if args.sets else spec)
     if getattr(args, "strict", False):
         broken = [r for r in evaluation.requirements if r.holds is False]
         undecided = [r for r in evaluation.requirements if r.holds is None]

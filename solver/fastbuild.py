@@ -190,16 +190,23 @@ def build(spec: Any) -> tuple[dict[str, Any], str]:
     return data, "\n".join(lines) + "\n"
 
 
-def refresh(path: str | Path) -> bool:
+def refresh(path: str | Path, loaded: Any = None) -> bool:
     """Build, check against the full pipeline, and keep the compiled form of a spec; False where
-    it is not kept (the reason under INFER_DEBUG)."""
+    it is not kept (the reason under INFER_DEBUG). `loaded`: the spec already loaded with no
+    overrides while the caller's `lang.reads.recording()` logged its file looks."""
+    from lang.reads import ReadLog, current
     from solver.api import Spec
     from solver.render import render_evaluation
 
     try:
-        with recording() as log:
-            spec = Spec.load(path)
-            data, source = build(spec)
+        outer = current()
+        if loaded is not None and outer is not None:
+            spec = loaded
+            log = ReadLog(dict(outer.entries), outer.consistent)
+        else:
+            with recording() as log:
+                spec = Spec.load(path)
+        data, source = build(spec)
         if not log.consistent:
             raise Unsupported("a file changed while it was read")
         namespace: dict[str, Any] = dict(fastpath.RUNTIME)
