@@ -90,9 +90,9 @@ def display(graph: Graph, node: Node | None, unit: str | None, dim: Dim | None) 
     the_unit = unit if unit is not None else display_unit(node)
     if (node is not None and node.is_text) or the_dim == TEXT:
         return {"k": "text"}
-    if the_dim == BOOL:
-        return {"k": "bool"}
     flag = is_flag(node)
+    if the_dim == BOOL:
+        return {"k": "bool", "flag": flag}
     chosen = the_unit
     if chosen:
         found = unit_factor(chosen)
