@@ -240,11 +240,18 @@ class _Usage(Exception):
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
+    from solver import fastpath
+
+    fmt = "json" if args.json else args.format
+    if fastpath.enabled():      # experimental (INFER_COMPILED=1): a quantity's derivation, compiled
+        answer = fastpath.answer_solve(args.spec, args.sets, args.target, fmt, args.where, args.unit)
+        if answer is not None:
+            print(answer)
+            return EXIT_OK
     from solver.optimize import SolveError
     from solver.render import render_solution
 
     spec = _load(args)
-    fmt = "json" if args.json else args.format
     try:
         solution = spec.solve(args.target, _where(args.where), args.unit)
     except SolveError as err:
@@ -254,6 +261,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
             print(f"error[E0800]: no solution: {err}", file=sys.stderr)
         return EXIT_SPEC
     print(render_solution(solution, fmt))
+    if fastpath.enabled():
+        from solver.fastbuild import refresh
+
+        refresh(args.spec, None if args.sets else spec)
     return EXIT_OK
 
 

@@ -18,12 +18,14 @@ from typing import Any
 
 import sympy
 
+from lang import syntax as ast
 from lang.graph import Graph, Node
+from lang.resolve import source_text
 from lang.lower import _EXACT_POWER_BITS
 from lang.reads import recording
 from lang.units import BOOL, TEXT, Dim, format_dim
 from solver import fastpath
-from solver.explain import display_unit, is_flag
+from solver.explain import _PRECEDENCE, _SHOW_OP, display_unit, is_flag
 from solver.margins import split
 from solver.quantities import _LADDERS, unit_factor
 
@@ -114,6 +116,103 @@ def display(graph: Graph, node: Node | None, unit: str | None, dim: Dim | None) 
     return {"k": "ladder", "rungs": rungs, "flag": flag}
 
 
+def template(expr: ast.Expr, context: str, graph: Graph, values: Any, slots: list[list[Any]],
+             parent: int = 0) -> str:
+    """`solver.explain.show_formula` with values, as text where each value read is a slot
+    (`\x01i\x01`; slots[i] = [quantity, precedence around it]) filled in at answer time."""
+    def again(e: ast.Expr, p: int = 0) -> str:
+        return template(e, context, graph, values, slots, p)
+
+    if isinstance(expr, (ast.Name, ast.Attribute)):
+        ref = graph.refs.get((context, expr.span))
+        if ref is not None and ref in values:
+            slots.append([ref, parent])
+            return f"\x01{len(slots) - 1}\x01"
+    if isinstance(expr, ast.Attribute):
+        return f"{again(expr.obj, 9)}.{expr.name}"
+    if isinstance(expr, ast.Unary):
+        inner = again(expr.operand, 7)
+        return f"not {inner}" if expr.op == "not" else f"{expr.op}{inner}"
+    if isinstance(expr, ast.Binary):
+        prec = _PRECEDENCE[expr.op]
+        left = again(expr.left, prec + (1 if expr.op == "^" else 0))
+        right = again(expr.right, prec + (0 if expr.op == "^" else 1))
+        text = f"{left} {_SHOW_OP.get(expr.op, expr.op)} {right}"
+        return f"({text})" if parent > prec else text
+    if isinstance(expr, ast.Conditional):
+        text = f"if {again(expr.test)} then {again(expr.then)} else {again(expr.otherwise)}"
+        return f"({text})" if parent else text
+    if isinstance(expr, ast.Call):
+        return f"{expr.func}({', '.join(again(a) for a in expr.args)})"
+    return source_text(expr, parent)
+
+
+def forward(spec: Any, values: dict[str, Any], data: dict[str, Any]) -> None:
+    """What `solve --for QUANTITY` shows, for every quantity of the spec that has a value: the
+    derivation's steps as stored text and slots; each checked against solver.explain now."""
+    from solver.explain import forward_steps, show_formula, value_of
+
+    graph: Graph = spec.graph
+    goals = {g.name for g in graph.goals}
+    formulas: dict[str, Any] = {}
+    conv: dict[str, Any] = {}
+    targets: dict[str, Any] = {}
+    for name in graph.root_names:
+        if name not in values or name in goals:
+            continue
+        order = graph.upstream([name])
+        owner = name.rsplit(".", 1)[0] if "." in name else ""
+        mine = [n for n in order if not owner or n.startswith(owner + ".")]
+        read_directly = {d for n in mine for d in graph.nodes[n].deps}
+        steps: list[list[str]] = []
+        for n in order:
+            node = graph.nodes[n]
+            if node.kind != "derived" or node.formula is None:
+                continue
+            shown = n[len(owner) + 1:] if owner and n.startswith(owner + ".") else n
+            if owner and not n.startswith(owner + "."):
+                if n in read_directly:
+                    steps.append(["c", n, shown])
+                continue
+            if n not in formulas:
+                slots: list[list[Any]] = []
+                pieces = template(node.formula, n, graph, values, slots)
+                for ref, _ in slots:
+                    conv.setdefault(ref, display(graph, None, display_unit(graph.nodes[ref]), graph.nodes[ref].dim))
+                formulas[n] = {"formula": show_formula(node.formula, n, graph), "pieces": pieces, "slots": slots,
+                               "alias": isinstance(node.formula, (ast.Name, ast.Attribute, ast.Conditional))}
+            steps.append(["f", n, shown])
+        targets[name] = {"steps": steps, "input": graph.nodes[name].kind == "input"}
+        # the stored text must be what explain writes, at the spec's own values
+        expected = [(s.name, s.formula, s.substituted, s.result.text if s.result else None)
+                    for s in forward_steps(graph, order, values, owner)]
+        texts = data["texts"]
+        got = []
+        for kind, n, shown in steps:
+            result = fastpath.value_of(_plain(values[n]), data["shows"][n], texts)[2]
+            if kind == "c":
+                got.append((shown, result, "", result))
+                continue
+            substituted = fastpath.fill(formulas[n], _plain_values(values), conv, texts)
+            got.append((shown, formulas[n]["formula"], substituted, result))
+        if got != expected:
+            raise Unsupported(f"the derivation of `{name}` is not reproduced")
+        value_of(graph, graph.nodes[name], values[name])
+    data.update({"formulas": formulas, "conv": conv, "forward": targets})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, sympy.logic.boolalg.BooleanAtom):
+        return bool(value)
+    if not isinstance(value, sympy.Rational):
+        raise Unsupported("a value that is not a rational number")
+    return Fraction(int(value.p), int(value.q))
+
+
+def _plain_values(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _plain(v) for k, v in values.items()}
+
+
 def _single_node(graph: Graph, expr: sympy.Basic) -> Node | None:
     from solver.optimize import _single_node as single
 
@@ -186,7 +285,9 @@ def build(spec: Any) -> tuple[dict[str, Any], str]:
                 raise Unsupported(f"requirement `{r.text}` compares texts or truths")
         reqs.append(item)
     data = {"format": fastpath.FORMAT, "spec": graph.path, "texts": list(graph.texts), "inputs": inputs,
-            "quantities": quantities, "requirements": reqs, "unknown": list(evaluation.unknown.items())}
+            "quantities": quantities, "requirements": reqs, "unknown": list(evaluation.unknown.items()),
+            "shows": {name: display(graph, graph.nodes[name], None, None) for name in values}}
+    forward(spec, values, data)
     return data, "\n".join(lines) + "\n"
 
 

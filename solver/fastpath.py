@@ -337,6 +337,70 @@ def render(result: dict[str, Any], as_json: bool) -> str:
                            "json" if as_json else "text")
 
 
+def fill(formula: dict[str, Any], v: dict[str, Any], conv: dict[str, Any], texts: list[str]) -> str:
+    """A formula with its values in place, as solver.explain.show_formula writes it ("" where
+    that says nothing more than the formula: an alias, a branch)."""
+    out = formula["pieces"]
+    for i, (ref, parent) in enumerate(formula["slots"]):
+        text = convert(v[ref], conv[ref], texts)[3]
+        if parent >= 6 and " " in text and "/" in text:
+            text = f"({text})"
+        out = out.replace(f"\x01{i}\x01", text, 1)
+    return "" if out == formula["formula"] or formula["alias"] else out
+
+
+def forward_text(data: dict[str, Any], ns: dict[str, Any], sets: list[str], target: str) -> str:
+    """`solve --for QUANTITY` as solver.render writes a forward derivation in text."""
+    entry = data["forward"][target]
+    fixed = overrides(sets, data["inputs"])
+    texts, shows = data["texts"], data["shows"]
+    try:
+        v = ns["values"](fixed)
+        steps: list[tuple[str, str, str, str | None]] = []
+        for kind, n, shown in entry["steps"]:
+            result = value_of(v[n], shows[n], texts)[2]
+            if kind == "c":
+                steps.append((shown, result, "", result))
+            else:
+                formula = data["formulas"][n]
+                steps.append((shown, formula["formula"], fill(formula, v, data["conv"], texts), result))
+        answer = value_of(v[target], shows[target], texts)[2]
+    except (ZeroDivisionError, OverflowError, ValueError, TypeError, KeyError) as err:
+        raise Fallback(f"{type(err).__name__}: {err}") from None
+    if entry["input"]:
+        steps.append((target, f"{target} = {answer}", "", None))
+    width = min(max((len(name) for name, *_ in steps), default=0), 28)
+    lines = []
+    for name, formula_text, substituted, result in steps:
+        head = f"  {name:<{width}} = {formula_text}"
+        if substituted:
+            lines.append(head)
+            lines.append(f"{' ' * (2 + width)} = {substituted}" + (f" = {result}" if result is not None else ""))
+        else:
+            lines.append(head + (f" = {result}" if result is not None and result != formula_text else ""))
+    lines += ["", f"{target} = {answer}", "method: forward evaluation"]
+    return "\n".join(lines)
+
+
+def answer_solve(spec: str | Path, sets: list[str], target: str, fmt: str, where: list[str],
+                 unit: str | None) -> str | None:
+    """The printed answer of `infer solve --for QUANTITY` (text), or None for the full pipeline."""
+    if where or unit or fmt != "text":
+        return None
+    found = load(spec)
+    if found is None:
+        return None
+    data, ns = found
+    if target not in data.get("forward", {}):
+        debug(f"full pipeline: `{target}` is a goal, an unknown, or not compiled")
+        return None
+    try:
+        return forward_text(data, ns, list(sets), target)
+    except Fallback as why:
+        debug(f"full pipeline: {why}")
+        return None
+
+
 def answer_eval(spec: str | Path, sets: list[str], as_json: bool, strict: bool) -> str | None:
     """The printed answer of `infer eval`, or None where the full pipeline must answer."""
     if strict:

@@ -16,7 +16,8 @@ import pytest
 
 from solver import fastbuild, fastpath, memo
 from solver.api import Spec
-from solver.render import render_evaluation
+from solver.optimize import SolveError
+from solver.render import render_evaluation, render_solution
 from tests.conftest import REPO
 
 SPECS = sorted((REPO / "specs").glob("*.infer")) + sorted((REPO / "tests" / "acceptance").glob("*.infer"))
@@ -33,20 +34,36 @@ def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
 
 
-def _full(path: Path, sets: list[str]) -> tuple[str, str] | None:
-    """The full pipeline's `eval` text and JSON."""
+def _full(path: Path, sets: list[str], targets: list[str] = ()) -> tuple[str, ...] | None:  # type: ignore[assignment]
+    """The full pipeline's `eval` text and JSON, and `solve --for` each target in text."""
     try:
         spec = Spec.load(path, sets)
     except Exception:      # an override the spec refuses: the fast path must have refused it too
         return None
     evaluation = spec.eval()
-    return render_evaluation(evaluation, "text"), render_evaluation(evaluation, "json")
+    out = [render_evaluation(evaluation, "text"), render_evaluation(evaluation, "json")]
+    for target in targets:
+        try:
+            out.append(render_solution(spec.solve(target), "text"))
+        except SolveError as err:
+            out.append(f"SolveError: {err}")
+    return tuple(out)
 
 
-def _fast(path: Path, sets: list[str]) -> tuple[str, str] | None:
+def _fast(path: Path, sets: list[str], targets: list[str] = ()) -> tuple[str, ...] | None:  # type: ignore[assignment]
     text, as_json = (fastpath.answer_eval(path, sets, j, False) for j in (False, True))
     assert (text is None) == (as_json is None)
-    return None if text is None or as_json is None else (text, as_json)
+    solved = [fastpath.answer_solve(path, sets, t, "text", [], None) for t in targets]
+    assert all((s is None) == (text is None) for s in solved), "one value undefined: all fall back"
+    return None if text is None or as_json is None else (text, as_json, *solved)  # type: ignore[misc]
+
+
+def _targets(path: Path) -> list[str]:
+    """Quantities to derive forward: the spec's last two with a value, and one a record's input."""
+    found = fastpath.load(path)
+    assert found is not None
+    names = list(found[0]["forward"])
+    return names[-2:] + [n for n in names if found[0]["forward"][n]["input"]][:1]
 
 
 def _questions(path: Path, count: int) -> list[list[str]]:
@@ -80,10 +97,11 @@ def test_the_compiled_form_answers_eval_with_the_full_pipelines_bytes(path: Path
     if not compiled[_id(path)]:
         assert fastpath.answer_eval(path, [], False, False) is None
         return
+    targets = _targets(path)
     for sets in _questions(path, 3 if _id(path) == "specs/chat.infer" else 1):
-        fast = _fast(path, sets)
+        fast = _fast(path, sets, targets)
         if fast is not None:
-            assert fast == _full(path, sets), sets
+            assert fast == _full(path, sets, targets), sets
             answered[_id(path)] = answered.get(_id(path), 0) + 1
 
 
