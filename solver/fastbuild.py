@@ -20,9 +20,9 @@ import sympy
 
 from lang import syntax as ast
 from lang.graph import Graph, Node
-from lang.resolve import source_text
 from lang.lower import _EXACT_POWER_BITS
 from lang.reads import recording
+from lang.resolve import source_text
 from lang.units import BOOL, TEXT, Dim, format_dim
 from solver import fastpath
 from solver.explain import _PRECEDENCE, _SHOW_OP, display_unit, is_flag

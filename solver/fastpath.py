@@ -371,13 +371,14 @@ def forward_text(data: dict[str, Any], ns: dict[str, Any], sets: list[str], targ
         steps.append((target, f"{target} = {answer}", "", None))
     width = min(max((len(name) for name, *_ in steps), default=0), 28)
     lines = []
-    for name, formula_text, substituted, result in steps:
+    for name, formula_text, substituted, shown_result in steps:  # as solver.render._text
         head = f"  {name:<{width}} = {formula_text}"
+        tail = f" = {shown_result}" if shown_result is not None else ""
         if substituted:
             lines.append(head)
-            lines.append(f"{' ' * (2 + width)} = {substituted}" + (f" = {result}" if result is not None else ""))
+            lines.append(f"{' ' * (2 + width)} = {substituted}{tail}")
         else:
-            lines.append(head + (f" = {result}" if result is not None and result != formula_text else ""))
+            lines.append(head + (tail if shown_result != formula_text else ""))
     lines += ["", f"{target} = {answer}", "method: forward evaluation"]
     return "\n".join(lines)
 

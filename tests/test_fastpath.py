@@ -55,7 +55,9 @@ def _fast(path: Path, sets: list[str], targets: list[str] = ()) -> tuple[str, ..
     assert (text is None) == (as_json is None)
     solved = [fastpath.answer_solve(path, sets, t, "text", [], None) for t in targets]
     assert all((s is None) == (text is None) for s in solved), "one value undefined: all fall back"
-    return None if text is None or as_json is None else (text, as_json, *solved)  # type: ignore[misc]
+    if text is None or as_json is None:
+        return None
+    return (text, as_json, *(s or "" for s in solved))
 
 
 def _targets(path: Path) -> list[str]:
@@ -109,6 +111,21 @@ def test_most_specs_compile_and_answer_new_questions(compiled: dict[str, bool]) 
     kept = [name for name, ok in compiled.items() if ok]
     assert "specs/chat.infer" in kept and len(kept) >= len(SPECS) - 4, compiled
     assert answered.get("specs/chat.infer", 0) >= 3 and len(answered) >= len(kept) - 3, answered
+
+
+def test_chat_answers_new_prompts_and_derivations_with_the_full_pipelines_bytes(compiled: dict[str, bool]) -> None:
+    chat = REPO / "specs" / "chat.infer"
+    targets = ["chat.kv_per_token", "chat.prefill_time", "chat.prompt"]
+    for prompt in ("1000token", "3000 token", "8192.5token"):
+        sets = [f"chat.prompt={prompt}"]
+        fast = _fast(chat, sets, targets)
+        assert fast is not None and fast == _full(chat, sets, targets)
+    # goals, unknowns, --where, --in and other formats take the full pipeline
+    for target in ("max_batch", "chat.batch", "chat.itl", "chat.nope"):
+        assert fastpath.answer_solve(chat, [], target, "text", [], None) is None
+    assert fastpath.answer_solve(chat, [], "chat.kv_per_token", "json", [], None) is None
+    assert fastpath.answer_solve(chat, [], "chat.kv_per_token", "text", [], "KiB/token") is None
+    assert fastpath.answer_solve(chat, [], "chat.prompt", "text", ["chat.ttft=1 s"], None) is None
 
 
 @pytest.mark.parametrize("sets", [["chat.prompt=1ktoken"], ["chat.prompt=1000 s"], ["chat.prompt=0token"],
