@@ -212,9 +212,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     evaluation = spec.eval()
     print(render_evaluation(evaluation, "json" if args.json else "text"))
     if fastpath.enabled():
-        from solver.fastbuild import refresh
+        from solver.fastbuild import ensure
 
-        refresh(args.spec, None if args.sets else spec)
+        ensure(args.spec, None if args.sets else spec)
     if getattr(args, "strict", False):
         broken = [r for r in evaluation.requirements if r.holds is False]
         undecided = [r for r in evaluation.requirements if r.holds is None]
@@ -262,9 +262,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
         return EXIT_SPEC
     print(render_solution(solution, fmt))
     if fastpath.enabled():
-        from solver.fastbuild import refresh
+        from solver.fastbuild import ensure
 
-        refresh(args.spec, None if args.sets else spec)
+        ensure(args.spec, None if args.sets else spec)
     return EXIT_OK
 
 

@@ -291,6 +291,11 @@ def build(spec: Any) -> tuple[dict[str, Any], str]:
     return data, "\n".join(lines) + "\n"
 
 
+def ensure(path: str | Path, loaded: Any = None) -> bool:
+    """`refresh` unless a sound compiled form is there already (a question it fell back on)."""
+    return fastpath.load(path) is not None or refresh(path, loaded)
+
+
 def refresh(path: str | Path, loaded: Any = None) -> bool:
     """Build, check against the full pipeline, and keep the compiled form of a spec; False where
     it is not kept (the reason under INFER_DEBUG). `loaded`: the spec already loaded with no

@@ -222,3 +222,12 @@ def test_override_values_are_exact_in_the_inputs_unit() -> None:
     assert fastpath.overrides(["a=2.5ms"], inputs) == {"a": Fraction(1, 400)}
     with pytest.raises(fastpath.Fallback):
         fastpath.overrides(["a=2.5s"], inputs)
+
+
+@pytest.mark.usefixtures("_private_cache")
+def test_a_sound_form_is_not_rebuilt_after_a_question_it_fell_back_on(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = _spec_with_module(tmp_path, "10")
+    assert fastbuild.ensure(spec)
+    monkeypatch.setattr(fastbuild, "refresh", lambda *a: pytest.fail("rebuilt"))
+    assert fastbuild.ensure(spec)
