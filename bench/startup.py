@@ -106,7 +106,14 @@ def eval_rows(runs: int, work: Path) -> dict[str, tuple[float, float]]:
         copy = work / f"chat-eval-{i}.infer"
         copy.write_text((REPO / "specs" / "chat.infer").read_text() + f"\n# copy {i}\n")
         first.append(_wall(_eval(str(copy), 1000), fast_env))
-    return {"full": _median(full), "fast": _median(fast), "first": _median(first)}
+    def derive(prompt: int) -> list[str]:
+        return [sys.executable, "-m", "solver.cli", "solve", "specs/chat.infer", "--for", "chat.prefill_time",
+                "--set", f"chat.prompt={prompt}token"]
+
+    fwd_full = [_wall(derive(4000 + i), full_env) for i in range(runs)]
+    fwd_fast = [_wall(derive(5000 + i), fast_env) for i in range(runs)]
+    return {"full": _median(full), "fast": _median(fast), "first": _median(first),
+            "fwd_full": _median(fwd_full), "fwd_fast": _median(fwd_fast)}
 
 
 def in_process_compiled(runs: int, work: Path) -> float:
@@ -246,8 +253,9 @@ def main() -> None:
         "",
         "## `infer eval specs/chat.infer --set chat.prompt=…`: the compiled form (experimental, `INFER_COMPILED=1`)",
         "",
-        "The compiled form answers `eval` only (goals, `--for` and `--where` take the full pipeline); it is off "
-        "unless `INFER_COMPILED=1`. Same run, same machine as the table above.",
+        "The compiled form answers `eval` and `solve --for QUANTITY` (text) with `--set` numbers on inputs; "
+        "goals, `--where`, `--in` and the other formats take the full pipeline. It is off unless "
+        "`INFER_COMPILED=1`. Same run, same machine as the table above.",
         "",
         "| `infer eval specs/chat.infer --set chat.prompt=…` | wall | CPU | wall vs llm-analysis "
         "| CPU vs llm-analysis | target |",
@@ -255,6 +263,8 @@ def main() -> None:
         f"| new question, full pipeline (`INFER_COMPILED=0`) | {cell(evals['full'])} | — |",
         f"| new question, compiled form (`INFER_COMPILED=1`) | {cell(evals['fast'])} | ≤ 0.25 s |",
         f"| first run of a spec never seen, building its compiled form | {cell(evals['first'])} | ≤ 0.8 s |",
+        f"| `solve --for chat.prefill_time`, new `--set`, full pipeline | {cell(evals['fwd_full'])} | — |",
+        f"| `solve --for chat.prefill_time`, new `--set`, compiled form | {cell(evals['fwd_fast'])} | ≤ 0.25 s |",
         f"| in-process: evaluate every quantity and requirement from the compiled form (CPU) | | "
         f"{compiled_eval * 1000:.2f} ms | | | ≤ 2 ms |",
         f"| compiled form vs full pipeline, new question (wall) | {evals['fast'][0] / evals['full'][0]:.2f}× | "
