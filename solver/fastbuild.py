@@ -89,6 +89,13 @@ def code(expr: sympy.Basic, by_symbol: dict[sympy.Symbol, Node]) -> str:
 def display(graph: Graph, node: Node | None, unit: str | None, dim: Dim | None) -> dict[str, Any]:
     """How `value_of(graph, node, value, unit, dim)` shows a value, as data."""
     the_dim = node.dim if node is not None else dim
+    shown = _display(graph, node, unit, dim)
+    shown["si"] = format_dim(the_dim) if the_dim is not None else ""
+    return shown
+
+
+def _display(graph: Graph, node: Node | None, unit: str | None, dim: Dim | None) -> dict[str, Any]:
+    the_dim = node.dim if node is not None else dim
     the_unit = unit if unit is not None else display_unit(node)
     if (node is not None and node.is_text) or the_dim == TEXT:
         return {"k": "text"}
@@ -302,7 +309,7 @@ def refresh(path: str | Path, loaded: Any = None) -> bool:
     overrides while the caller's `lang.reads.recording()` logged its file looks."""
     from lang.reads import ReadLog, current
     from solver.api import Spec
-    from solver.render import render_evaluation
+    from solver.render import render_evaluation, render_solution
 
     try:
         outer = current()
@@ -323,6 +330,10 @@ def refresh(path: str | Path, loaded: Any = None) -> bool:
             result["spec"] = data["spec"]
             if fastpath.render(result, as_json) != render_evaluation(evaluation, "json" if as_json else "text"):
                 raise Unsupported("its answer differs from the full pipeline's")
+        for target in list(data["forward"])[-3:]:      # every field of a derivation, on the last few
+            full = render_solution(spec.solve(target), "json")
+            if fastpath.render_solution(fastpath.forward_solution(data, namespace, [], target), "json") != full:
+                raise Unsupported(f"the derivation of `{target}` differs from the full pipeline's")
     except (Unsupported, fastpath.Fallback) as why:
         fastpath.debug(f"not kept for {path}: {why}")
         return False

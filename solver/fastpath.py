@@ -240,6 +240,19 @@ def _json_number(number: float | None, exact: Any) -> float | None:
     return number
 
 
+def value_data(value: Fraction | bool, show: dict[str, Any], texts: list[str]) -> dict[str, Any]:
+    """The fields of a `results.Value`, as solver.explain.value_of fills them."""
+    number, unit, text = value_of(value, show, texts)
+    if show["k"] == "text" or isinstance(value, bool) or (show.get("flag") and value in (0, 1)):
+        return {"value": number, "unit": unit, "text": text}
+    try:
+        canonical: float | None = float(value)
+    except OverflowError:
+        canonical = None
+    return {"value": number, "unit": unit, "text": text, "si_value": _json_number(canonical, value),
+            "si_unit": show["si"]}
+
+
 def value_of(value: Fraction | bool, show: dict[str, Any], texts: list[str]) -> tuple[Any, str, str]:
     """(value, unit, text) as solver.explain.value_of gives them."""
     shown_value, exact, unit, text = convert(value, show, texts)
@@ -349,44 +362,64 @@ def fill(formula: dict[str, Any], v: dict[str, Any], conv: dict[str, Any], texts
     return "" if out == formula["formula"] or formula["alias"] else out
 
 
-def forward_text(data: dict[str, Any], ns: dict[str, Any], sets: list[str], target: str) -> str:
-    """`solve --for QUANTITY` as solver.render writes a forward derivation in text."""
+def forward_solution(data: dict[str, Any], ns: dict[str, Any], sets: list[str], target: str) -> dict[str, Any]:
+    """`solve --for QUANTITY` as the fields of a `results.Solution` (steps as dicts)."""
     entry = data["forward"][target]
     fixed = overrides(sets, data["inputs"])
     texts, shows = data["texts"], data["shows"]
     try:
         v = ns["values"](fixed)
-        steps: list[tuple[str, str, str, str | None]] = []
+        steps: list[dict[str, Any]] = []
         for kind, n, shown in entry["steps"]:
-            result = value_of(v[n], shows[n], texts)[2]
+            result = value_data(v[n], shows[n], texts)
             if kind == "c":
-                steps.append((shown, result, "", result))
+                steps.append({"name": shown, "formula": result["text"], "result": result, "kind": "input"})
             else:
                 formula = data["formulas"][n]
-                steps.append((shown, formula["formula"], fill(formula, v, data["conv"], texts), result))
-        answer = value_of(v[target], shows[target], texts)[2]
+                steps.append({"name": shown, "formula": formula["formula"],
+                              "substituted": fill(formula, v, data["conv"], texts), "result": result})
+        answer = value_data(v[target], shows[target], texts)
     except (ZeroDivisionError, OverflowError, ValueError, TypeError, KeyError) as err:
         raise Fallback(f"{type(err).__name__}: {err}") from None
     if entry["input"]:
-        steps.append((target, f"{target} = {answer}", "", None))
-    width = min(max((len(name) for name, *_ in steps), default=0), 28)
+        steps.append({"name": target, "formula": f"{target} = {answer['text']}", "kind": "input"})
+    return {"spec": data["spec"], "target": target, "kind": "forward", "value": answer["value"],
+            "unit": answer["unit"], "text": answer["text"], "method": "forward evaluation", "steps": steps}
+
+
+def forward_text(solution: dict[str, Any]) -> str:
+    """A forward derivation in text, as solver.render writes it (without importing pydantic)."""
+    steps = solution["steps"]
+    width = min(max((len(s["name"]) for s in steps), default=0), 28)
     lines = []
-    for name, formula_text, substituted, shown_result in steps:  # as solver.render._text
-        head = f"  {name:<{width}} = {formula_text}"
-        tail = f" = {shown_result}" if shown_result is not None else ""
-        if substituted:
+    for s in steps:  # as solver.render._text
+        result = s.get("result")
+        head = f"  {s['name']:<{width}} = {s['formula']}"
+        tail = f" = {result['text']}" if result else ""
+        if s.get("substituted"):
             lines.append(head)
-            lines.append(f"{' ' * (2 + width)} = {substituted}{tail}")
+            lines.append(f"{' ' * (2 + width)} = {s['substituted']}{tail}")
         else:
-            lines.append(head + (tail if shown_result != formula_text else ""))
-    lines += ["", f"{target} = {answer}", "method: forward evaluation"]
+            lines.append(head + (tail if result and result["text"] != s["formula"] else ""))
+    lines += ["", f"{solution['target']} = {solution['text']}", f"method: {solution['method']}"]
     return "\n".join(lines)
+
+
+def render_solution(solution: dict[str, Any], fmt: str) -> str:
+    if fmt == "text":
+        return forward_text(solution)
+    from solver import results
+    from solver.render import render_solution as render
+
+    steps = [results.Step(**{**s, "result": results.Value(**s["result"]) if s.get("result") else None})
+             for s in solution["steps"]]
+    return render(results.Solution(**{**solution, "steps": steps}), fmt)
 
 
 def answer_solve(spec: str | Path, sets: list[str], target: str, fmt: str, where: list[str],
                  unit: str | None) -> str | None:
-    """The printed answer of `infer solve --for QUANTITY` (text), or None for the full pipeline."""
-    if where or unit or fmt != "text":
+    """The printed answer of `infer solve --for QUANTITY`, or None for the full pipeline."""
+    if where or unit:
         return None
     found = load(spec)
     if found is None:
@@ -396,7 +429,7 @@ def answer_solve(spec: str | Path, sets: list[str], target: str, fmt: str, where
         debug(f"full pipeline: `{target}` is a goal, an unknown, or not compiled")
         return None
     try:
-        return forward_text(data, ns, list(sets), target)
+        return render_solution(forward_solution(data, ns, list(sets), target), fmt)
     except Fallback as why:
         debug(f"full pipeline: {why}")
         return None

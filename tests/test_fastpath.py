@@ -22,6 +22,7 @@ from tests.conftest import REPO
 
 SPECS = sorted((REPO / "specs").glob("*.infer")) + sorted((REPO / "tests" / "acceptance").glob("*.infer"))
 NUMBERS = ["3", "17.5", "4096"]
+FORMATS = ["text", "json", "markdown", "latex"]
 answered: dict[str, int] = {}
 
 
@@ -44,16 +45,17 @@ def _full(path: Path, sets: list[str], targets: list[str] = ()) -> tuple[str, ..
     out = [render_evaluation(evaluation, "text"), render_evaluation(evaluation, "json")]
     for target in targets:
         try:
-            out.append(render_solution(spec.solve(target), "text"))
+            solution = spec.solve(target)
+            out += [render_solution(solution, fmt) for fmt in FORMATS]
         except SolveError as err:
-            out.append(f"SolveError: {err}")
+            out += [f"SolveError: {err}"] * len(FORMATS)
     return tuple(out)
 
 
 def _fast(path: Path, sets: list[str], targets: list[str] = ()) -> tuple[str, ...] | None:  # type: ignore[assignment]
     text, as_json = (fastpath.answer_eval(path, sets, j, False) for j in (False, True))
     assert (text is None) == (as_json is None)
-    solved = [fastpath.answer_solve(path, sets, t, "text", [], None) for t in targets]
+    solved = [fastpath.answer_solve(path, sets, t, fmt, [], None) for t in targets for fmt in FORMATS]
     assert all((s is None) == (text is None) for s in solved), "one value undefined: all fall back"
     if text is None or as_json is None:
         return None
@@ -120,10 +122,9 @@ def test_chat_answers_new_prompts_and_derivations_with_the_full_pipelines_bytes(
         sets = [f"chat.prompt={prompt}"]
         fast = _fast(chat, sets, targets)
         assert fast is not None and fast == _full(chat, sets, targets)
-    # goals, unknowns, --where, --in and other formats take the full pipeline
+    # goals, unknowns, --where and --in take the full pipeline
     for target in ("max_batch", "chat.batch", "chat.itl", "chat.nope"):
         assert fastpath.answer_solve(chat, [], target, "text", [], None) is None
-    assert fastpath.answer_solve(chat, [], "chat.kv_per_token", "json", [], None) is None
     assert fastpath.answer_solve(chat, [], "chat.kv_per_token", "text", [], "KiB/token") is None
     assert fastpath.answer_solve(chat, [], "chat.prompt", "text", ["chat.ttft=1 s"], None) is None
 
