@@ -157,7 +157,7 @@ def template(expr: ast.Expr, context: str, graph: Graph, values: Any, slots: lis
 def forward(spec: Any, values: dict[str, Any], data: dict[str, Any]) -> None:
     """What `solve --for QUANTITY` shows, for every quantity of the spec that has a value: the
     derivation's steps as stored text and slots; each checked against solver.explain now."""
-    from solver.explain import forward_steps, show_formula, value_of
+    from solver.explain import forward_steps, show_formula
 
     graph: Graph = spec.graph
     goals = {g.name for g in graph.goals}
@@ -190,21 +190,30 @@ def forward(spec: Any, values: dict[str, Any], data: dict[str, Any]) -> None:
                                "alias": isinstance(node.formula, (ast.Name, ast.Attribute, ast.Conditional))}
             steps.append(["f", n, shown])
         targets[name] = {"steps": steps, "input": graph.nodes[name].kind == "input"}
-        # the stored text must be what explain writes, at the spec's own values
+    plain = _plain_values(values)
+    checked: set[tuple[str, str, str]] = set()
+    for name in reversed(list(targets)):
+        # The stored text must be what explain writes, at the spec's own values: checked on the
+        # derivations that together show every step (the most downstream first).
+        steps = targets[name]["steps"]
+        if all(tuple(step) in checked for step in steps):
+            continue
+        checked.update(tuple(step) for step in steps)  # type: ignore[misc]
+        order = graph.upstream([name])
+        owner = name.rsplit(".", 1)[0] if "." in name else ""
         expected = [(s.name, s.formula, s.substituted, s.result.text if s.result else None)
                     for s in forward_steps(graph, order, values, owner)]
         texts = data["texts"]
         got = []
         for kind, n, shown in steps:
-            result = fastpath.value_of(_plain(values[n]), data["shows"][n], texts)[2]
+            result = fastpath.value_of(plain[n], data["shows"][n], texts)[2]
             if kind == "c":
                 got.append((shown, result, "", result))
                 continue
-            substituted = fastpath.fill(formulas[n], _plain_values(values), conv, texts)
+            substituted = fastpath.fill(formulas[n], plain, conv, texts)
             got.append((shown, formulas[n]["formula"], substituted, result))
         if got != expected:
             raise Unsupported(f"the derivation of `{name}` is not reproduced")
-        value_of(graph, graph.nodes[name], values[name])
     data.update({"formulas": formulas, "conv": conv, "forward": targets})
 
 
