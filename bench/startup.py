@@ -253,8 +253,8 @@ def main() -> None:
         "",
         "## `infer eval specs/chat.infer --set chat.prompt=…`: the compiled form (experimental, `INFER_COMPILED=1`)",
         "",
-        "The compiled form answers `eval` and `solve --for QUANTITY` (text) with `--set` numbers on inputs; "
-        "goals, `--where`, `--in` and the other formats take the full pipeline. It is off unless "
+        "The compiled form answers `eval` and `solve --for QUANTITY` with `--set` numbers on inputs; "
+        "goals, `--where` and `--in` take the full pipeline. It is off unless "
         "`INFER_COMPILED=1`. Same run, same machine as the table above.",
         "",
         "| `infer eval specs/chat.infer --set chat.prompt=…` | wall | CPU | wall vs llm-analysis "

@@ -1,18 +1,22 @@
-"""The compiled form of a spec: `infer eval` on new `--set` numbers without sympy, lark or pint.
+"""The compiled form of a spec: a new `eval` or `solve --for QUANTITY` without sympy, lark or pint.
 
-EXPERIMENTAL, OFF unless `INFER_COMPILED=1` (issue 15). It answers `eval` only; goals, `--for`
-and `--where` still take the full pipeline (what is left is in bench/STARTUP.md).
+EXPERIMENTAL, OFF unless `INFER_COMPILED=1` (issue 15). It answers `eval` and a quantity's forward
+derivation; goals, `--where` and `--in` still take the full pipeline (what is left: bench/STARTUP.md).
 
-Method: after a full `eval`, `solver.fastbuild` writes, for the spec with no overrides, every
-quantity's formula as Python source over `fractions.Fraction` (exact, as sympy's Rationals are),
-how each value is shown (unit, factor, ladder), and the requirements' sides. It answers the
-spec's own question both ways and keeps the form only when the bytes agree. A later `eval` with
-`--set NAME=NUMBER UNIT` on inputs loads that form — from the private cache folder only, after
-its hash and every file look of the run that built it (`lang.reads`) check out — and runs it.
-Anything it cannot do exactly as the full pipeline (a division by zero, a number past 512 bits,
-a large power, an override that is not a plain positive number in the input's own unit, a
-record override, `--strict`) raises `Fallback`, and the full pipeline answers: a clean fallback
-is always correct.
+Method: after a full `eval` or `solve`, `solver.fastbuild` writes, for the spec with no overrides,
+every quantity's formula as Python source over `fractions.Fraction` (exact, as sympy's Rationals
+are), how each value is shown (unit, factor, ladder), the requirements' sides, and each formula's
+printed text with a slot for every value it reads. It answers the spec's own questions both ways
+and keeps the form only when the bytes agree. A later question with `--set NAME=NUMBER UNIT` on
+inputs loads that form — from the private cache folder only, after its hash and every file look
+of the run that built it (`lang.reads`) check out — and runs it. Anything it cannot do exactly as
+the full pipeline (a division by zero, a number past 512 bits, a large power, an override that is
+not a plain positive number in the input's own unit, a record override, `--strict`) raises
+`Fallback`, and the full pipeline answers: a clean fallback is always correct.
+
+Known limit: a requirement that reads an unknown is shown undecided (`?`), as sympy leaves it for
+every override this accepts unless an override makes the unknown's coefficient cancel exactly;
+zero overrides fall back for that reason, but a cancellation between two inputs is not detected.
 """
 
 from __future__ import annotations
