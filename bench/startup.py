@@ -58,8 +58,9 @@ print(json.dumps(out))
 """
 
 
-def _env(cache: Path, result_cache: bool) -> dict[str, str]:
+def _env(cache: Path, result_cache: bool, compiled: bool = False) -> dict[str, str]:
     env = dict(os.environ, XDG_CACHE_HOME=str(cache), PYTHONPATH=str(REPO))
+    env["INFER_COMPILED"] = "1" if compiled else "0"
     # As a user's Python runs: with bytecode caches (some sandboxes turn them off, and then every
     # start compiles our 10,000 lines again, ~0.1 s).
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -87,6 +88,51 @@ def _median(runs: list[tuple[float, float]]) -> tuple[float, float]:
 def _cli(spec: str, prompt: int) -> list[str]:
     return [sys.executable, "-m", "solver.cli", "solve", spec, "--for", "max_batch",
             "--set", f"chat.prompt={prompt}token"]
+
+
+def _eval(spec: str, prompt: int) -> list[str]:
+    return [sys.executable, "-m", "solver.cli", "eval", spec, "--set", f"chat.prompt={prompt}token"]
+
+
+def eval_rows(runs: int, work: Path) -> dict[str, tuple[float, float]]:
+    """`infer eval` with a new `--set` value: the full pipeline, and the compiled form."""
+    full_env, fast_env = _env(work / "cache", True), _env(work / "cache", True, compiled=True)
+    _wall(_eval("specs/chat.infer", 999), fast_env)            # builds the compiled form
+    _wall(_eval("specs/chat.infer", 998), full_env)
+    full = [_wall(_eval("specs/chat.infer", 2000 + i), full_env) for i in range(runs)]
+    fast = [_wall(_eval("specs/chat.infer", 3000 + i), fast_env) for i in range(runs)]
+    first = []
+    for i in range(runs):
+        copy = work / f"chat-eval-{i}.infer"
+        copy.write_text((REPO / "specs" / "chat.infer").read_text() + f"\n# copy {i}\n")
+        first.append(_wall(_eval(str(copy), 1000), fast_env))
+    def derive(prompt: int) -> list[str]:
+        return [sys.executable, "-m", "solver.cli", "solve", "specs/chat.infer", "--for", "chat.prefill_time",
+                "--set", f"chat.prompt={prompt}token"]
+
+    fwd_full = [_wall(derive(4000 + i), full_env) for i in range(runs)]
+    fwd_fast = [_wall(derive(5000 + i), fast_env) for i in range(runs)]
+    return {"full": _median(full), "fast": _median(fast), "first": _median(first),
+            "fwd_full": _median(fwd_full), "fwd_fast": _median(fwd_fast)}
+
+
+def in_process_compiled(runs: int, work: Path) -> float:
+    """CPU time of evaluating every quantity and requirement from a loaded compiled form."""
+    os.environ["XDG_CACHE_HOME"] = str(work / "inproc")
+    from solver import fastbuild, fastpath
+
+    chat = REPO / "specs" / "chat.infer"
+    if not fastbuild.refresh(chat):
+        return float("nan")
+    found = fastpath.load(chat)
+    assert found is not None
+    data, namespace = found
+    times = []
+    for i in range(runs):
+        t = time.process_time()
+        fastpath.evaluate(data, namespace, [f"chat.prompt={1000 + i}token"])
+        times.append(time.process_time() - t)
+    return statistics.median(times)
 
 
 def cli_rows(runs: int, work: Path) -> dict[str, tuple[float, float]]:
@@ -166,7 +212,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         cli = cli_rows(args.runs, work)
+        evals = eval_rows(args.runs, work)
         proc = in_process(max(args.runs, 20))
+        compiled_eval = in_process_compiled(max(args.runs, 20), work)
         stage = stages(work)
         imports = import_times(work)
 
@@ -202,6 +250,25 @@ def main() -> None:
         *(f"| {name} | {cell(row)} | {target} |" for name, row, target in rows),
         f"| in-process: solve `max_batch` on a loaded spec (CPU) | | {proc['solve'] * 1000:.1f} ms | | | ≤ 5 ms |",
         f"| in-process: evaluate every quantity (CPU) | | {proc['eval'] * 1000:.1f} ms | | | ≤ 2 ms |",
+        "",
+        "## `infer eval specs/chat.infer --set chat.prompt=…`: the compiled form (experimental, `INFER_COMPILED=1`)",
+        "",
+        "The compiled form answers `eval` and `solve --for QUANTITY` with `--set` numbers on inputs; "
+        "goals, `--where` and `--in` take the full pipeline. It is off unless "
+        "`INFER_COMPILED=1`. Same run, same machine as the table above.",
+        "",
+        "| `infer eval specs/chat.infer --set chat.prompt=…` | wall | CPU | wall vs llm-analysis "
+        "| CPU vs llm-analysis | target |",
+        "|---|---|---|---|---|---|",
+        f"| new question, full pipeline (`INFER_COMPILED=0`) | {cell(evals['full'])} | — |",
+        f"| new question, compiled form (`INFER_COMPILED=1`) | {cell(evals['fast'])} | ≤ 0.25 s |",
+        f"| first run of a spec never seen, building its compiled form | {cell(evals['first'])} | ≤ 0.8 s |",
+        f"| `solve --for chat.prefill_time`, new `--set`, full pipeline | {cell(evals['fwd_full'])} | — |",
+        f"| `solve --for chat.prefill_time`, new `--set`, compiled form | {cell(evals['fwd_fast'])} | ≤ 0.25 s |",
+        f"| in-process: evaluate every quantity and requirement from the compiled form (CPU) | | "
+        f"{compiled_eval * 1000:.2f} ms | | | ≤ 2 ms |",
+        f"| compiled form vs full pipeline, new question (wall) | {evals['fast'][0] / evals['full'][0]:.2f}× | "
+        f"{evals['fast'][1] / evals['full'][1]:.2f}× (CPU) | | | |",
         "",
         "## Where a new question's time goes (one fresh process, stage by stage, CPU time)",
         "",

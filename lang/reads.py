@@ -85,6 +85,11 @@ def recording() -> Iterator[ReadLog]:
         _current.reset(token)
 
 
+def current() -> ReadLog | None:
+    """The log of the `recording()` in progress, if any."""
+    return _current.get()
+
+
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

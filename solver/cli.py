@@ -199,11 +199,22 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from solver import fastpath
+
+    if fastpath.enabled():      # experimental (INFER_COMPILED=1): the spec's compiled form answers
+        answer = fastpath.answer_eval(args.spec, args.sets, args.json, getattr(args, "strict", False))
+        if answer is not None:
+            print(answer)
+            return EXIT_OK
     from solver.render import render_evaluation
 
     spec = _load(args)
     evaluation = spec.eval()
     print(render_evaluation(evaluation, "json" if args.json else "text"))
+    if fastpath.enabled():
+        from solver.fastbuild import ensure
+
+        ensure(args.spec, None if args.sets else spec)
     if getattr(args, "strict", False):
         broken = [r for r in evaluation.requirements if r.holds is False]
         undecided = [r for r in evaluation.requirements if r.holds is None]
@@ -229,11 +240,18 @@ class _Usage(Exception):
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
+    from solver import fastpath
+
+    fmt = "json" if args.json else args.format
+    if fastpath.enabled():      # experimental (INFER_COMPILED=1): a quantity's derivation, compiled
+        answer = fastpath.answer_solve(args.spec, args.sets, args.target, fmt, args.where, args.unit)
+        if answer is not None:
+            print(answer)
+            return EXIT_OK
     from solver.optimize import SolveError
     from solver.render import render_solution
 
     spec = _load(args)
-    fmt = "json" if args.json else args.format
     try:
         solution = spec.solve(args.target, _where(args.where), args.unit)
     except SolveError as err:
@@ -243,6 +261,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
             print(f"error[E0800]: no solution: {err}", file=sys.stderr)
         return EXIT_SPEC
     print(render_solution(solution, fmt))
+    if fastpath.enabled():
+        from solver.fastbuild import ensure
+
+        ensure(args.spec, None if args.sets else spec)
     return EXIT_OK
 
 

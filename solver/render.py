@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import math
 import re
 
 from solver import results
+from solver.evaltext import dumps, evaluation_text
 
-
-def dumps(data: object) -> str:
-    """Strict JSON: a float JSON cannot hold (inf, nan) becomes null; `text` fields carry the value."""
-    return json.dumps(_finite(data), indent=2, allow_nan=False)
-
-
-def _finite(data: object) -> object:
-    if isinstance(data, float):
-        return data if math.isfinite(data) else None
-    if isinstance(data, dict):
-        return {k: _finite(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [_finite(v) for v in data]
-    return data
+__all__ = ["dumps", "render_evaluation", "render_solution"]
 
 
 def render_solution(sol: results.Solution, fmt: str = "text") -> str:
@@ -188,21 +174,6 @@ def _tex_escape(text: str) -> str:
 
 
 def render_evaluation(ev: results.Evaluation, fmt: str = "text") -> str:
-    if fmt == "json":
-        data = {"quantities": {k: {"value": q.value, "unit": q.unit, "text": q.text}
-                               for k, q in ev.quantities.items()},
-                "requirements": [{"text": r.text, "record": r.record, "holds": r.holds, "margin": r.margin}
-                                 for r in ev.requirements]}
-        if ev.unknown:
-            data["unknown"] = ev.unknown
-        return dumps(data)
-    width = min(max((len(k) for k in [*ev.quantities, *ev.unknown]), default=0), 40)
-    lines = [f"{k:<{width}}  {q.text}" for k, q in ev.quantities.items()]
-    for k, why in ev.unknown.items():
-        lines.append(f"{k:<{width}}  ? ({why})")
-    if ev.requirements:
-        lines.append("")
-        for r in ev.requirements:
-            mark = {True: "ok  ", False: "FAIL", None: "?   "}[r.holds]
-            lines.append(f"{mark} require {r.text}" + (f"  ({r.margin})" if r.margin else ""))
-    return "\n".join(lines)
+    quantities = {k: {"value": q.value, "unit": q.unit, "text": q.text} for k, q in ev.quantities.items()}
+    reqs = [{"text": r.text, "record": r.record, "holds": r.holds, "margin": r.margin} for r in ev.requirements]
+    return evaluation_text(quantities, reqs, ev.unknown, fmt)

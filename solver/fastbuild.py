@@ -1,0 +1,353 @@
+"""Writing a spec's compiled form (solver.fastpath), from the full pipeline's own graph.
+
+Each quantity's sympy formula is printed as Python over `fractions.Fraction` by a printer that
+knows a closed list of node types (numbers, names, + · ^ with whole exponents, ceil, floor,
+max, min, if/else, comparisons, and/or/not); anything else makes the spec unsupported. Names
+enter the code only as `repr` string literals, never as code. How each value is shown (its
+unit, factor, or the ladder of readable units) is taken from solver.quantities' own tables.
+Before the form is kept, it answers the spec's default `eval` (text and JSON) and the bytes
+must equal the full pipeline's; any difference, or any unsupported part, keeps nothing (the
+reason is printed under INFER_DEBUG).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import sympy
+
+from lang import syntax as ast
+from lang.graph import Graph, Node
+from lang.lower import _EXACT_POWER_BITS
+from lang.reads import recording
+from lang.resolve import source_text
+from lang.units import BOOL, TEXT, Dim, format_dim
+from solver import fastpath
+from solver.explain import _PRECEDENCE, _SHOW_OP, display_unit, is_flag
+from solver.margins import split
+from solver.quantities import _LADDERS, unit_factor
+
+
+class Unsupported(Exception):
+    pass
+
+
+_COMPARE = {sympy.LessThan: "<=", sympy.StrictLessThan: "<", sympy.GreaterThan: ">=",
+            sympy.StrictGreaterThan: ">", sympy.Equality: "==", sympy.Unequality: "!="}
+
+
+def code(expr: sympy.Basic, by_symbol: dict[sympy.Symbol, Node]) -> str:
+    """Python source for a formula; `v` holds the values of the quantities it reads."""
+    def c(e: sympy.Basic) -> str:
+        if e is sympy.true:
+            return "True"
+        if e is sympy.false:
+            return "False"
+        if isinstance(e, sympy.Rational):
+            return f"F({int(e.p)}, {int(e.q)})"
+        if isinstance(e, sympy.Symbol):
+            node = by_symbol.get(e)
+            if node is None:
+                raise Unsupported(f"a symbol outside the graph: {e}")
+            return f"v[{node.name!r}]"
+        if isinstance(e, sympy.Add):
+            return "(" + " + ".join(c(a) for a in e.args) + ")"
+        if isinstance(e, sympy.Mul):
+            return "(" + " * ".join(c(a) for a in e.args) + ")"
+        if isinstance(e, sympy.Pow):
+            if e.exp.is_number and not e.exp.is_Integer:
+                raise Unsupported(f"a fractional power: {e}")
+            return f"_pow({c(e.base)}, {c(e.exp)}, {_EXACT_POWER_BITS})"
+        if isinstance(e, sympy.ceiling):
+            return f"_ceil({c(e.args[0])})"
+        if isinstance(e, sympy.floor):
+            return f"_floor({c(e.args[0])})"
+        if isinstance(e, sympy.Max):
+            return "max(" + ", ".join(c(a) for a in e.args) + ")"
+        if isinstance(e, sympy.Min):
+            return "min(" + ", ".join(c(a) for a in e.args) + ")"
+        if isinstance(e, sympy.Piecewise):
+            out = "_undefined()"
+            for value, cond in reversed(e.args):
+                out = c(value) if cond is sympy.true else f"({c(value)} if {c(cond)} else {out})"
+            return out
+        if type(e) in _COMPARE:
+            return f"({c(e.lhs)} {_COMPARE[type(e)]} {c(e.rhs)})"
+        if isinstance(e, sympy.And):
+            return "(" + " and ".join(f"bool({c(a)})" for a in e.args) + ")"
+        if isinstance(e, sympy.Or):
+            return "(" + " or ".join(f"bool({c(a)})" for a in e.args) + ")"
+        if isinstance(e, sympy.Not):
+            return f"(not {c(e.args[0])})"
+        raise Unsupported(f"`{type(e).__name__}` in a formula")
+
+    return c(expr)
+
+
+def display(graph: Graph, node: Node | None, unit: str | None, dim: Dim | None) -> dict[str, Any]:
+    """How `value_of(graph, node, value, unit, dim)` shows a value, as data."""
+    the_dim = node.dim if node is not None else dim
+    shown = _display(graph, node, unit, dim)
+    shown["si"] = format_dim(the_dim) if the_dim is not None else ""
+    return shown
+
+
+def _display(graph: Graph, node: Node | None, unit: str | None, dim: Dim | None) -> dict[str, Any]:
+    the_dim = node.dim if node is not None else dim
+    the_unit = unit if unit is not None else display_unit(node)
+    if (node is not None and node.is_text) or the_dim == TEXT:
+        return {"k": "text"}
+    flag = is_flag(node)
+    if the_dim == BOOL:
+        return {"k": "bool", "flag": flag}
+    chosen = the_unit
+    if chosen:
+        found = unit_factor(chosen)
+        if found is not None and (the_dim is None or found[1] == the_dim):
+            return {"k": "fixed", "unit": chosen, "p": found[0].numerator, "q": found[0].denominator, "flag": flag}
+    if the_dim is None:
+        return {"k": "plain", "flag": flag}
+    key = format_dim(the_dim)
+    ladder = _LADDERS.get(key)
+    if not ladder:
+        chosen = key if not the_dim.dimensionless else ""
+        found = unit_factor(chosen) if chosen else (Fraction(1), the_dim)
+        factor = found[0] if found else Fraction(1)
+        return {"k": "fixed", "unit": chosen, "p": factor.numerator, "q": factor.denominator, "flag": flag}
+    rungs = []
+    for u in ladder:
+        found = unit_factor(u)
+        rungs.append([u, found[0].numerator, found[0].denominator, True] if found else [u, 1, 1, False])
+    return {"k": "ladder", "rungs": rungs, "flag": flag}
+
+
+def template(expr: ast.Expr, context: str, graph: Graph, values: Any, slots: list[list[Any]],
+             parent: int = 0) -> str:
+    """`solver.explain.show_formula` with values, as text where each value read is a slot
+    (`\x01i\x01`; slots[i] = [quantity, precedence around it]) filled in at answer time."""
+    def again(e: ast.Expr, p: int = 0) -> str:
+        return template(e, context, graph, values, slots, p)
+
+    if isinstance(expr, (ast.Name, ast.Attribute)):
+        ref = graph.refs.get((context, expr.span))
+        if ref is not None and ref in values:
+            slots.append([ref, parent])
+            return f"\x01{len(slots) - 1}\x01"
+    if isinstance(expr, ast.Attribute):
+        return f"{again(expr.obj, 9)}.{expr.name}"
+    if isinstance(expr, ast.Unary):
+        inner = again(expr.operand, 7)
+        return f"not {inner}" if expr.op == "not" else f"{expr.op}{inner}"
+    if isinstance(expr, ast.Binary):
+        prec = _PRECEDENCE[expr.op]
+        left = again(expr.left, prec + (1 if expr.op == "^" else 0))
+        right = again(expr.right, prec + (0 if expr.op == "^" else 1))
+        text = f"{left} {_SHOW_OP.get(expr.op, expr.op)} {right}"
+        return f"({text})" if parent > prec else text
+    if isinstance(expr, ast.Conditional):
+        text = f"if {again(expr.test)} then {again(expr.then)} else {again(expr.otherwise)}"
+        return f"({text})" if parent else text
+    if isinstance(expr, ast.Call):
+        return f"{expr.func}({', '.join(again(a) for a in expr.args)})"
+    return source_text(expr, parent)
+
+
+def forward(spec: Any, values: dict[str, Any], data: dict[str, Any]) -> None:
+    """What `solve --for QUANTITY` shows, for every quantity of the spec that has a value: the
+    derivation's steps as stored text and slots; each checked against solver.explain now."""
+    from solver.explain import forward_steps, show_formula
+
+    graph: Graph = spec.graph
+    goals = {g.name for g in graph.goals}
+    formulas: dict[str, Any] = {}
+    conv: dict[str, Any] = {}
+    targets: dict[str, Any] = {}
+    for name in graph.root_names:
+        if name not in values or name in goals:
+            continue
+        order = graph.upstream([name])
+        owner = name.rsplit(".", 1)[0] if "." in name else ""
+        mine = [n for n in order if not owner or n.startswith(owner + ".")]
+        read_directly = {d for n in mine for d in graph.nodes[n].deps}
+        steps: list[list[str]] = []
+        for n in order:
+            node = graph.nodes[n]
+            if node.kind != "derived" or node.formula is None:
+                continue
+            shown = n[len(owner) + 1:] if owner and n.startswith(owner + ".") else n
+            if owner and not n.startswith(owner + "."):
+                if n in read_directly:
+                    steps.append(["c", n, shown])
+                continue
+            if n not in formulas:
+                slots: list[list[Any]] = []
+                pieces = template(node.formula, n, graph, values, slots)
+                for ref, _ in slots:
+                    conv.setdefault(ref, display(graph, None, display_unit(graph.nodes[ref]), graph.nodes[ref].dim))
+                formulas[n] = {"formula": show_formula(node.formula, n, graph), "pieces": pieces, "slots": slots,
+                               "alias": isinstance(node.formula, (ast.Name, ast.Attribute, ast.Conditional))}
+            steps.append(["f", n, shown])
+        targets[name] = {"steps": steps, "input": graph.nodes[name].kind == "input"}
+    plain = _plain_values(values)
+    checked: set[tuple[str, str, str]] = set()
+    for name in reversed(list(targets)):
+        # The stored text must be what explain writes, at the spec's own values: checked on the
+        # derivations that together show every step (the most downstream first).
+        steps = targets[name]["steps"]
+        if all(tuple(step) in checked for step in steps):
+            continue
+        checked.update(tuple(step) for step in steps)  # type: ignore[misc]
+        order = graph.upstream([name])
+        owner = name.rsplit(".", 1)[0] if "." in name else ""
+        expected = [(s.name, s.formula, s.substituted, s.result.text if s.result else None)
+                    for s in forward_steps(graph, order, values, owner)]
+        texts = data["texts"]
+        got = []
+        for kind, n, shown in steps:
+            result = fastpath.value_of(plain[n], data["shows"][n], texts)[2]
+            if kind == "c":
+                got.append((shown, result, "", result))
+                continue
+            substituted = fastpath.fill(formulas[n], plain, conv, texts)
+            got.append((shown, formulas[n]["formula"], substituted, result))
+        if got != expected:
+            raise Unsupported(f"the derivation of `{name}` is not reproduced")
+    data.update({"formulas": formulas, "conv": conv, "forward": targets})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, sympy.logic.boolalg.BooleanAtom):
+        return bool(value)
+    if not isinstance(value, sympy.Rational):
+        raise Unsupported("a value that is not a rational number")
+    return Fraction(int(value.p), int(value.q))
+
+
+def _plain_values(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _plain(v) for k, v in values.items()}
+
+
+def _single_node(graph: Graph, expr: sympy.Basic) -> Node | None:
+    from solver.optimize import _single_node as single
+
+    return single(graph, expr)
+
+
+def build(spec: Any) -> tuple[dict[str, Any], str]:
+    """The compiled form of a loaded spec with no overrides (raises Unsupported)."""
+    graph: Graph = spec.graph
+    if graph.warnings:
+        raise Unsupported("the spec has warnings")
+    ev = spec.evaluator
+    values = ev.values()
+    evaluation = spec.eval()
+    if ev.undefined:
+        raise Unsupported("an undefined quantity")
+    by_symbol = graph.by_symbol()
+    lines = ["def values(o):", "    v = {}"]
+    inputs = {}
+    for name in ev.order:
+        if name not in values:
+            continue
+        node = graph.nodes[name]
+        if node.kind == "input":
+            value = values[name]
+            if not isinstance(value, sympy.Rational):
+                raise Unsupported(f"input `{name}` is not a rational number")
+            lines.append(f"    v[{name!r}] = o[{name!r}] if {name!r} in o else F({int(value.p)}, {int(value.q)})")
+            unit = node.unit or ""
+            found = unit_factor(unit) if unit else (Fraction(1), None)
+            if found is not None and not is_flag(node) and not node.is_text:
+                inputs[name] = {"unit": unit, "p": found[0].numerator, "q": found[0].denominator}
+        elif node.kind == "derived":
+            assert node.expr is not None
+            lines.append(f"    v[{name!r}] = _s({code(node.expr, by_symbol)})")
+        else:
+            raise Unsupported(f"`{name}` ({node.kind}) has a value")
+    lines.append("    return v")
+    quantities = [[name, display(graph, graph.nodes[name], None, None)]
+                  for name in graph.root_names if name in values]
+    if any(why.startswith("undefined") for why in evaluation.unknown.values()):
+        raise Unsupported("an undefined quantity")
+    reqs: list[dict[str, Any]] = []
+    for i, (r, entry) in enumerate(zip(graph.requirements, evaluation.requirements)):
+        if not all(d in values for d in r.deps):
+            if entry.holds is not None or entry.margin:
+                raise Unsupported(f"requirement `{r.text}` decides itself on an unknown")
+            reqs.append({"static": True, "text": r.text, "record": r.owner, "holds": None, "margin": ""})
+            continue
+        item: dict[str, Any] = {"static": False, "text": r.text, "record": r.owner, "truth": f"_r{i}",
+                                "split": False}
+        lines += [f"def _r{i}(v):", f"    return {code(r.expr, by_symbol)}"]
+        parts = split(r.expr)
+        if parts is not None:
+            lhs, rhs, sense, _ = parts
+            side: Node | None = None
+            side_unit: str | None = r.side_unit
+            dim = r.side_dim
+            if dim is None:
+                side = _single_node(graph, lhs) or _single_node(graph, rhs)
+                side_unit = side.unit if side else None
+                dim = side.dim if side else None
+            lines += [f"def _l{i}(v):", f"    return _s({code(lhs, by_symbol)})",
+                      f"def _h{i}(v):", f"    return _s({code(rhs, by_symbol)})"]
+            item.update({"split": True, "lhs": f"_l{i}", "rhs": f"_h{i}", "sense": sense,
+                         "side": display(graph, side, side_unit, dim),
+                         "gap": display(graph, None, side_unit, dim),
+                         "tiny": display(graph, None, None, dim)})
+            if item["gap"]["k"] in ("text", "bool"):
+                raise Unsupported(f"requirement `{r.text}` compares texts or truths")
+        reqs.append(item)
+    data = {"format": fastpath.FORMAT, "spec": graph.path, "texts": list(graph.texts), "inputs": inputs,
+            "quantities": quantities, "requirements": reqs, "unknown": list(evaluation.unknown.items()),
+            "shows": {name: display(graph, graph.nodes[name], None, None) for name in values}}
+    forward(spec, values, data)
+    return data, "\n".join(lines) + "\n"
+
+
+def ensure(path: str | Path, loaded: Any = None) -> bool:
+    """`refresh` unless a sound compiled form is there already (a question it fell back on)."""
+    return fastpath.load(path) is not None or refresh(path, loaded)
+
+
+def refresh(path: str | Path, loaded: Any = None) -> bool:
+    """Build, check against the full pipeline, and keep the compiled form of a spec; False where
+    it is not kept (the reason under INFER_DEBUG). `loaded`: the spec already loaded with no
+    overrides while the caller's `lang.reads.recording()` logged its file looks."""
+    from lang.reads import ReadLog, current
+    from solver.api import Spec
+    from solver.render import render_evaluation, render_solution
+
+    try:
+        outer = current()
+        if loaded is not None and outer is not None:
+            spec = loaded
+            log = ReadLog(dict(outer.entries), outer.consistent)
+        else:
+            with recording() as log:
+                spec = Spec.load(path)
+        data, source = build(spec)
+        if not log.consistent:
+            raise Unsupported("a file changed while it was read")
+        namespace: dict[str, Any] = dict(fastpath.RUNTIME)
+        exec(compile(source, "<infer compiled form>", "exec"), namespace)
+        evaluation = spec.eval()
+        for as_json in (False, True):
+            result = fastpath.evaluate(data, namespace, [])
+            result["spec"] = data["spec"]
+            if fastpath.render(result, as_json) != render_evaluation(evaluation, "json" if as_json else "text"):
+                raise Unsupported("its answer differs from the full pipeline's")
+        for target in list(data["forward"])[-3:]:      # every field of a derivation, on the last few
+            full = render_solution(spec.solve(target), "json")
+            if fastpath.render_solution(fastpath.forward_solution(data, namespace, [], target), "json") != full:
+                raise Unsupported(f"the derivation of `{target}` differs from the full pipeline's")
+    except (Unsupported, fastpath.Fallback) as why:
+        fastpath.debug(f"not kept for {path}: {why}")
+        return False
+    except Exception as err:        # a spec with errors, or anything unforeseen: the form is just not kept
+        fastpath.debug(f"not kept for {path}: {type(err).__name__}: {err}")
+        return False
+    reads = [[k, p, v] for (k, p), v in sorted(log.entries.items())]
+    return fastpath.store(path, reads, data, source)
