@@ -31,6 +31,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from solver.decimals import exact_decimal
+
 FORMAT = 1          # of a compiled form; part of its key
 MAX_ENTRY_BYTES = 8 << 20
 
@@ -158,32 +160,9 @@ RUNTIME: dict[str, Any] = {"__builtins__": {"max": max, "min": min, "bool": bool
 # --- showing a value, as solver.quantities and solver.explain do ------------------------------
 
 
-def _exact_decimal(value: Fraction, max_digits: int = 12) -> str | None:
-    if value.denominator.bit_length() > 128 or value.numerator.bit_length() > 256:
-        return None
-    den = value.denominator
-    twos = fives = 0
-    while den % 2 == 0:
-        den //= 2
-        twos += 1
-    while den % 5 == 0:
-        den //= 5
-        fives += 1
-    if den != 1:
-        return None
-    places = max(twos, fives)
-    scaled = abs(value.numerator) * (10 ** places) // value.denominator
-    digits = str(scaled).rjust(places + 1, "0")
-    if len(digits.lstrip("0")) > max_digits:
-        return None
-    whole, frac = (digits[:-places], digits[-places:]) if places else (digits, "")
-    sign = "-" if value < 0 else ""
-    return f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}"
-
-
 def format_number(value: Fraction | float) -> str:
     if isinstance(value, Fraction):
-        text = _exact_decimal(value)
+        text = exact_decimal(value)
         if text is not None:
             return text
         number = float(value)           # OverflowError: past a float, sympy prints it — fall back

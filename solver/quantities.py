@@ -23,6 +23,7 @@ from functools import lru_cache
 import sympy
 
 from lang.units import BOOL, DIMENSIONLESS, TEXT, Dim, format_dim, lookup
+from solver.decimals import exact_decimal
 
 # Readable units per dimension, smallest first; the largest one under the value wins.
 _LADDERS: dict[str, list[str]] = {
@@ -94,7 +95,7 @@ def format_number(value: sympy.Expr | float | int, exact_ok: bool = True) -> str
     if isinstance(value, sympy.Basic):
         if value.is_Rational and exact_ok:
             rational = Fraction(int(value.p), int(value.q))  # type: ignore[attr-defined]
-            text = _exact_decimal(rational)
+            text = exact_decimal(rational)
             if text is not None:
                 return text
         if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
@@ -129,29 +130,6 @@ def _beyond_float(value: sympy.Basic) -> str:
         return str(value.evalf(6))
     except (TypeError, ValueError, ArithmeticError):
         return "out of range"
-
-
-def _exact_decimal(value: Fraction, max_digits: int = 12) -> str | None:
-    if value.denominator.bit_length() > 128 or value.numerator.bit_length() > 256:
-        return None     # `(31/32)^4096` is exact but no one wants its 6000 digits
-    den = value.denominator
-    twos = fives = 0
-    while den % 2 == 0:
-        den //= 2
-        twos += 1
-    while den % 5 == 0:
-        den //= 5
-        fives += 1
-    if den != 1:
-        return None
-    places = max(twos, fives)
-    scaled = abs(value.numerator) * (10 ** places) // value.denominator
-    digits = str(scaled).rjust(places + 1, "0")
-    if len(digits.lstrip("0")) > max_digits:
-        return None
-    whole, frac = (digits[:-places], digits[-places:]) if places else (digits, "")
-    sign = "-" if value < 0 else ""
-    return f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}"
 
 
 def convert(value: sympy.Expr | None, dim: Dim | None, unit: str | None = None,
