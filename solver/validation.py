@@ -194,26 +194,40 @@ def _row(raw: dict[Any, Any]) -> Row:
         pp=_int(raw.get("pp") or "", "pp", rid) or 1)
 
 
-# ============================================================================== engine rules
+# ================================================================================== engines
 @dataclass(frozen=True)
 class Setting:
-    """One serving.deployment input an engine rule sets: its .infer text and why."""
+    """One serving.deployment input a row sets: its .infer text."""
 
     name: str
     text: str
 
 
-@dataclass(frozen=True)
-class Engine:
-    """What one serving engine does that a row does not restate: applies to EVERY row whose
-    `framework` column starts with `prefix` (case-insensitive)."""
+# The row's `framework` column -> the stdlib/engines.infer record that serves it. Every engine
+# rule (memory, batching, LM-head sharding and quantisation, attention kernels, the unit its
+# logs print) lives in that record; this table only names it. Matched by prefix, first match
+# wins, case-insensitive ("vLLM V0 (~0.7)" is vllm_v0, any other "vLLM ..." is V1).
+ENGINES: tuple[tuple[str, str], ...] = (
+    ("gpt-fast", "gpt_fast"),
+    ("tensorrt-llm", "tensorrt_llm"),
+    ("trt-llm", "tensorrt_llm"),
+    ("nim", "tensorrt_llm"),
+    ("vllm v0", "vllm_v0"),
+    ("vllm", "vllm"),
+    ("sglang", "sglang"),
+    ("lmdeploy", "lmdeploy"),
+    ("llama.cpp", "llama_cpp"),
+    ("fastertransformer", "faster_transformer"),
+)
 
-    prefix: str
-    name: str
-    rule: str                                  # the rule in words (docs/validation.md)
-    source: str
-    settings: Callable[[Row], list[Setting]]
-    gb_is_gib: bool = False                    # the engine's "GB" is 2^30 bytes
+
+def engine_for(framework: str) -> str | None:
+    """The engines.infer record name for a `framework` column, or None."""
+    key = framework.strip().lower()
+    for prefix, name in ENGINES:
+        if key.startswith(prefix):
+            return name
+    return None
 
 
 def _note_number(row: Row, pattern: str) -> float | None:
@@ -221,102 +235,38 @@ def _note_number(row: Row, pattern: str) -> float | None:
     return float(m.group(1)) if m else None
 
 
-def _gpt_fast(row: Row) -> list[Setting]:
-    s = [Setting("shard_lm_head", "false"),
-         Setting("head_weights", PRECISIONS.get(row.weights, "precisions.bf16"))]
-    if row.gpu.startswith("A100"):
-        s.append(Setting("memory_bandwidth", "1.7 TB/s"))
+# Hardware a source states it ran differently from the datasheet: (gpu column, power cap in W)
+# -> memory bandwidth reached. gpt-fast's README: A100s power-capped at 330 W, "Empirically,
+# seems like peak bandwidth is about 1700 GB/s" (pytorch-labs/gpt-fast README.md @32971d3).
+POWER_CAPS: dict[tuple[str, int], str] = {("A100-SXM4-80GB", 330): "1.7 TB/s"}
+# Sources whose every run states a power cap once, for all its tables: gpt-fast's README and
+# mixtral-moe/README.md ("8xA100-80GB, power limited to 330W").
+SOURCE_POWER_CAP: dict[str, int] = {"pytorch-labs/gpt-fast": 330}
+
+
+def stated_settings(row: Row) -> list[Setting]:
+    """Settings the row's note states (generic, not per engine): the engine with a stated
+    memory fraction (`--mem-fraction-static F`, `gpu_memory_utilization F`), `max_model_len N`,
+    and a stated power cap of a card whose capped bandwidth is known."""
+    engine = engine_for(row.framework)
+    s: list[Setting] = []
+    fraction = _note_number(row, r"(?:--mem-fraction-static|gpu[_-]memory[_-]utilization|"
+                                 r"free[_-]gpu[_-]mem(?:ory)?[_-]fraction)[\s=:]+([0-9.]+)")
+    if fraction is not None and not 0 < fraction <= 1:
+        raise ValueError(f"the stated memory fraction {fraction} is not a fraction")
+    text = f"engines.{engine}"
+    if fraction is not None:
+        text += f" {{ memory_fraction = {_num(100 * fraction)} % }}"
+    s.append(Setting("engine", text))
+    length = _note_number(row, r"max[_-]model[_-]len\s*[=:]?\s*(\d+)")
+    if length is not None:
+        s.append(Setting("max_model_len", f"{int(length)} token"))
+    watts = _note_number(row, r"(\d+) W\b")
+    if watts is None:
+        watts = next((w for src, w in SOURCE_POWER_CAP.items() if row.source.startswith(src)), None)
+    if watts is not None and (row.gpu, int(watts)) in POWER_CAPS:
+        s.append(Setting("memory_bandwidth", POWER_CAPS[(row.gpu, int(watts))]))
     return s
-
-
-def _tensorrt_llm(row: Row) -> list[Setting]:
-    return []
-
-
-def _vllm_v0(row: Row) -> list[Setting]:
-    stated = _note_number(row, r"max[_-]model[_-]len\s*[=:]?\s*(\d+)")
-    length = f"{int(stated)} token" if stated is not None else "model.max_context"
-    return [Setting("max_batched_tokens",
-                    f"if {length} > 32768 token then 2048 token else max({length}, 2048 token)"),
-            Setting("max_seqs", "256"),
-            Setting("memory_utilization", "90 %")]
-
-
-# SGLang's default mem_fraction_static by TP size (python/sglang/srt/server_args.py, 0.4.x),
-# used when the note does not state --mem-fraction-static.
-def _sglang_default_fraction(tp: int) -> float:
-    return 0.79 if tp >= 16 else 0.81 if tp >= 8 else 0.85 if tp >= 4 else 0.87 if tp >= 2 else 0.88
-
-
-def _sglang(row: Row) -> list[Setting]:
-    stated = _note_number(row, r"--mem-fraction-static[\s=]+([0-9.]+)")
-    f = stated if stated is not None else _sglang_default_fraction(row.tp)
-    if not 0 < f <= 1:
-        raise ValueError(f"--mem-fraction-static {f} is not a fraction")
-    return [Setting("memory_utilization", f"{_num(100 * f)} %"),
-            Setting("max_batched_tokens", "0 token"),
-            Setting("max_seqs", "0"),
-            Setting("runtime_memory", f"{_num(f)} * 2.5 GiB")]
-
-
-def _faster_transformer(row: Row) -> list[Setting]:
-    batch, prompt = row.batch or 1, row.prompt or 1
-    return [Setting("max_batched_tokens", f"{batch * prompt} token"),
-            Setting("max_seqs", str(batch)),
-            Setting("fused_attention", "false"),
-            Setting("runtime_memory", "2.85 GiB")]
-
-
-ENGINES: tuple[Engine, ...] = (
-    Engine(
-        "gpt-fast", "gpt-fast",
-        "`shard_lm_head = false` (tp.py shards only attention and MLP; the output layer is "
-        "replicated); `head_weights = weights` (quantize.py replaces every `nn.Linear`, the LM "
-        "head too). On A100s: `memory_bandwidth = 1.7 TB/s`, because the README's A100s were "
-        "power-capped at 330 W (\"Empirically, seems like peak bandwidth is about 1700 GB/s\"), "
-        "not the 2,039 GB/s datasheet figure.",
-        "pytorch-labs/gpt-fast README.md, tp.py, quantize.py @32971d3", _gpt_fast),
-    Engine(
-        "tensorrt-llm", "TensorRT-LLM",
-        "the defaults (vocab-parallel LM head, fused attention); TTFT rows are batch 1, output 1; "
-        "throughput rows read `static_throughput_per_gpu` (the benchmark's "
-        "`out_tps = output_seqlen x batch_size / total_latency / tp`).",
-        "NVIDIA/TensorRT-LLM docs/source/performance.md, docs/source/blogs/*.md", _tensorrt_llm),
-    Engine(
-        "vllm v0", "vLLM V0",
-        "`max_batched_tokens` is vLLM's `max_num_batched_tokens` default: max(max_model_len, 2048) "
-        "without chunked prefill; 2048 when max_model_len > 32768, where V0 turns chunked "
-        "prefill on. max_model_len is the `max_model_len N` the note states, else the model's "
-        "`max_context`. `max_seqs = 256`, `memory_utilization = 90 %` (V0 defaults).",
-        "vllm/config.py SchedulerConfig.__post_init__, vllm/engine/arg_utils.py (V0, 0.6-0.7)",
-        _vllm_v0),
-    Engine(
-        "sglang", "SGLang",
-        "the KV pool is mem_fraction_static x memory less the weights; activations live outside "
-        "it: `memory_utilization` = the fraction the note states (`--mem-fraction-static F`, else "
-        "SGLang's TP-size default), `max_batched_tokens = 0 token`, `max_seqs = 0`; "
-        "`runtime_memory` = F x 2.5 GiB (CUDA context plus NCCL/custom all-reduce init, "
-        "\"Init torch distributed ends. mem usage=2.01 GB\" in SGLang logs on Hopper).",
-        "sgl-project/sglang python/sglang/srt/server_args.py, model_runner.py", _sglang),
-    Engine(
-        "fastertransformer", "FasterTransformer",
-        "whole-process peak: the context phase's real sizes, `max_batched_tokens = batch x "
-        "prompt`, `max_seqs = batch`, `fused_attention = false` (GPT context attention runs "
-        "unfused through cuBLAS); `runtime_memory = 2.85 GiB` (CUDA context with every module "
-        "loaded, cuBLAS workspace: the same tables' small-batch GPT-350M and GPT-1.3B rows, not in "
-        "the set, give 2.76-2.92). Its \"GB\" is 2^30 bytes: `print_mem_usage` divides by "
-        "1024^3 and prints \"GB\".",
-        "NVIDIA/FasterTransformer docs/gpt_guide.md @df4a753, src/fastertransformer/utils/cuda_utils.h",
-        _faster_transformer, gb_is_gib=True),
-)
-
-
-def engine_for(framework: str) -> Engine | None:
-    key = framework.strip().lower()
-    for engine in ENGINES:
-        if key.startswith(engine.prefix):
-            return engine
-    return None
 
 
 # =================================================================================== metrics
@@ -422,15 +372,14 @@ def row_inputs(row: Row) -> list[Setting]:
         problems.append(f"unit `{row.unit}` for {row.metric} (expected {' or '.join(METRICS[row.metric].units)})")
     engine = engine_for(row.framework)
     if engine is None:
-        problems.append(f"no engine rule for framework `{row.framework}` (ENGINES: "
-                        f"{', '.join(e.name for e in ENGINES)})")
+        problems.append(f"no engine record for framework `{row.framework}` (ENGINES: "
+                        f"{', '.join(sorted({p for p, _ in ENGINES}))})")
     if row.tp < 1 or row.pp < 1 or row.gpu_count % (row.tp * row.pp):
         problems.append(f"gpu_count {row.gpu_count} is not a multiple of tp {row.tp} x pp {row.pp}")
     if not row.value > 0:
         problems.append(f"measured value {row.value} is not positive")
     if problems:
         raise ValueError("; ".join(problems))
-    assert engine is not None
     # GPUs beyond tp x pp are data-parallel replicas: each serves its own requests, so none of
     # the metrics (per request, per GPU, per instance's KV pool) changes with their number.
     pp = row.pp
@@ -440,26 +389,21 @@ def row_inputs(row: Row) -> list[Setting]:
     s += [Setting("weights", PRECISIONS[row.weights]), Setting("kv_cache", PRECISIONS[row.kv_cache]),
           Setting("prompt", f"{row.prompt or 1} token"), Setting("output", f"{row.output or 1} token"),
           Setting("batch", str(row.batch or 1))]
-    return s + engine.settings(row)
+    return s + stated_settings(row)
 
 
 def row_spec(row: Row) -> str:
     """The row as one `serving.deployment` record (no imports)."""
-    engine = engine_for(row.framework)
     comment = re.sub(r"\s+", " ", f"{row.id}: {row.metric} = {_num(row.value)} {row.unit} ({row.source})")
     lines = [f"# {comment}"]
     lines.append(f"{record_name(row)} = serving.deployment {{")
-    stated = row_inputs(row)
-    rule_from = len(stated) - len(engine.settings(row)) if engine else len(stated)
-    for i, setting in enumerate(stated):
-        if i == rule_from and engine is not None:
-            lines.append(f"  # engine rule: {engine.name}")
+    for setting in row_inputs(row):
         lines.append(f"  {setting.name} = {setting.text}")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-HEADER = "import models\nimport gpus\nimport serving\nimport precisions\n\n"
+HEADER = "import models\nimport gpus\nimport serving\nimport precisions\nimport engines\n\n"
 
 
 def spec_text(rows: Sequence[Row]) -> str:
@@ -567,10 +511,11 @@ class Validation:
         return not self.failures and not self.violations and all(s.met is not False for s in self.by_metric())
 
 
-def _measured_factor(row: Row, engine: Engine | None) -> float:
-    """Canonical units (B, s, token) per one of the row's unit."""
+def _measured_factor(row: Row, values: Mapping[str, sympy.Basic]) -> float:
+    """Canonical units (B, s, token) per one of the row's unit. A "GB" is 10^9 B unless the
+    row's engine record says its logs print "GB" for 2^30 B (`reports_gib`)."""
     if row.unit == "GB":
-        return GiB if engine is not None and engine.gb_is_gib else 1e9
+        return GiB if bool(values[f"{record_name(row)}.runner.reports_gib"]) else 1e9
     return {"GiB": GiB, "ms": 1e-3, "s": 1.0, "token/s": 1.0, "token": 1.0, "block": 1.0}[row.unit]
 
 
@@ -579,6 +524,8 @@ def _reads(row: Row) -> list[str]:
     names = [f"{rec}.{METRICS[row.metric].quantity}"]
     if row.metric == "kv_cache_blocks":
         names.append(f"{rec}.block_size")
+    if row.unit == "GB":
+        names.append(f"{rec}.runner.reports_gib")
     return names
 
 
@@ -621,8 +568,8 @@ def _evaluate(rows: Sequence[Row], results: Mapping[str, RowResult], directory: 
                                        only=[n for r in timed for n in _reads(r)])
     for row in rows:
         res = results[row.id]
-        factor = _measured_factor(row, engine_for(row.framework))
         try:
+            factor = _measured_factor(row, values)
             res.predicted = _value(row, values) / factor
         except (KeyError, TypeError, ZeroDivisionError) as err:
             res.failure = f"could not evaluate {', '.join(_reads(row))}: {err}"
@@ -724,11 +671,11 @@ def _row_table(v: Validation) -> str:
 
 
 def _engine_table(v: Validation) -> str:
-    lines = ["| engine (`framework` starts with) | rows | inputs the rule sets, and why | source |",
-             "|---|---|---|---|"]
-    for e in ENGINES:
-        ids = [r.id for r in v.rows if engine_for(r.row.framework) is e]
-        lines.append(f"| {e.name} (`{e.prefix}`) | {len(ids)} | {e.rule} | {e.source} |")
+    lines = ["| `framework` starts with | engine record | rows |", "|---|---|---:|"]
+    for prefix, name in ENGINES:
+        n = sum(1 for r in v.rows if r.row.framework.strip().lower().startswith(prefix)
+                and engine_for(r.row.framework) == name)
+        lines.append(f"| `{prefix}` | `engines.{name}` | {n} |")
     return "\n".join(lines) + "\n"
 
 
@@ -752,8 +699,12 @@ def markdown(v: Validation) -> str:
         "The efficiency factors are the stdlib's shared defaults (`stdlib/serving.infer`), calibrated "
         "once on the whole set by least squares on log(predicted / measured) over every timing row, "
         "as `docs/serving.md` describes. **No factor is set per row.** What differs between rows is "
-        "only what the row states (model, GPU, precision, TP, batch, lengths) and what its engine "
-        "does, by one rule per engine applied to every row of that engine:\n",
+        "only what the row states (model, GPU, precision, TP, batch, lengths, and settings its note "
+        "states: a memory fraction, `max_model_len`, a power cap) and its engine: the `framework` "
+        "column names a record of `stdlib/engines.infer` (`engine = engines.<name>`), which holds "
+        "every engine rule (memory rule, batching, KV block, LM-head sharding and quantisation, "
+        "attention kernels, the unit its logs print) with its source. `solver/validation.py` sets "
+        "no engine rule itself; it only maps names:\n",
         _engine_table(v),
         "Names map to catalog entries by explicit tables (`MODELS`, `GPUS`, `PRECISIONS` in "
         "`solver/validation.py`); VM2's \"24GB-class GPU reporting 22.07 GiB\" is `gpus.a10` "

@@ -123,45 +123,68 @@ def test_engine_rules_do_not_depend_on_the_row_id() -> None:
 
 
 def test_vllm_v0_max_batched_tokens_rule(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    # VM1 states max_model_len 8192: no chunked prefill, max(8192, 2048)
-    assert "8192 token > 32768 token" in _settings(_row("VM1"))["max_batched_tokens"]
-    # VM2 states none: Llama 3.1's max_context, 131072 > 32768, so chunked prefill at 2048
-    assert "model.max_context" in _settings(_row("VM2"))["max_batched_tokens"]
+    # The rule lives in engines.vllm_v0; the row only states its max_model_len (VM1: 8192).
+    assert _settings(_row("VM1"))["engine"] == "engines.vllm_v0"
+    assert _settings(_row("VM1"))["max_model_len"] == "8192 token"
+    assert "max_model_len" not in _settings(_row("VM2"))
     path = tmp_path / "vm.infer"
     path.write_text(V.spec_text([_row("VM1"), _row("VM2")]), encoding="utf-8")
     values = Spec.load(path).evaluator.values(only=["r_VM1.max_batched_tokens", "r_VM2.max_batched_tokens"])
+    # VM1: no chunked prefill, max(8192, 2048); VM2: Llama 3.1's 131072 > 32768, chunked at 2048
     assert int(values["r_VM1.max_batched_tokens"]) == 8192
     assert int(values["r_VM2.max_batched_tokens"]) == 2048
-    # without the note, the model's max_context (8192 for Llama 3 8B) gives the same
-    bare = dataclasses.replace(_row("VM1"), note="")
-    assert "model.max_context" in _settings(bare)["max_batched_tokens"]
+
+
+def test_no_engine_rule_in_python() -> None:
+    # every framework maps to an engines.infer record by name, and the row's settings are what
+    # its note states, never an engine's rule
+    for row in V.load_rows(V.default_csv()):
+        names = set(_settings(row))
+        assert names <= {"model", "gpu", "tp", "pp", "weights", "kv_cache", "prompt", "output", "batch",
+                         "engine", "max_model_len", "memory_bandwidth"}, (row.id, names)
+        assert _settings(row)["engine"].startswith("engines.")
+    for attr in ("_gpt_fast", "_tensorrt_llm", "_vllm_v0", "_sglang", "_faster_transformer"):
+        assert not hasattr(V, attr)
+
+
+def test_stated_memory_fraction_overrides_the_engine_default() -> None:
+    assert _settings(_row("VM4"))["engine"] == "engines.sglang { memory_fraction = 93 % }"
 
 
 def test_gpt_fast_power_cap_only_on_a100() -> None:
     assert _settings(_row("GF1"))["memory_bandwidth"] == "1.7 TB/s"
-    assert "memory_bandwidth" not in _settings(_row("GF13"))     # MI250X: no power cap stated
-    assert all(_settings(_row(r))["shard_lm_head"] == "false" for r in ("GF1", "GF13"))
+    assert _settings(_row("GF11"))["memory_bandwidth"] == "1.7 TB/s"     # the source's cap
+    assert "memory_bandwidth" not in _settings(_row("GF13"))     # MI250X: no capped figure
+    assert all(_settings(_row(r))["engine"] == "engines.gpt_fast" for r in ("GF1", "GF13"))
 
 
-def test_fastertransformer_gb_is_gib() -> None:
-    engine = V.engine_for("FasterTransformer")
-    assert engine is not None and engine.gb_is_gib
-    other = V.engine_for("vLLM V0 (~0.6.6)")
-    assert other is not None and not other.gb_is_gib
+@pytest.mark.parametrize("framework,record", [
+    ("FasterTransformer", "faster_transformer"), ("vLLM V0 (~0.6.6)", "vllm_v0"), ("vLLM 0.10", "vllm"),
+    ("TensorRT-LLM 0.6.1 static batch", "tensorrt_llm"), ("SGLang", "sglang"), ("LMDeploy", "lmdeploy"),
+    ("llama.cpp b4000", "llama_cpp"), ("gpt-fast", "gpt_fast"), ("MyEngine", None)])
+def test_framework_maps_to_engine_record(framework: str, record: str | None) -> None:
+    assert V.engine_for(framework) == record
+
+
+def test_fastertransformer_gb_is_gib(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "e.infer"
+    path.write_text("import engines\nft = engines.faster_transformer\nv = engines.vllm\n", encoding="utf-8")
+    values = Spec.load(path).evaluator.values(only=["ft.reports_gib", "v.reports_gib"])
+    assert bool(values["ft.reports_gib"]) and not bool(values["v.reports_gib"])
 
 
 def test_unknown_names_fail_the_row_not_the_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
     text = (V.default_csv()).read_text(encoding="utf-8").splitlines()
     header, first = text[0], text[1]
     bad_model = first.replace("GF1,Llama-2-7B", "BAD1,Llama-9-9B", 1)
-    bad_engine = first.replace("GF1,", "BAD2,", 1).replace(",gpt-fast,", ",vLLM V1,", 1)
+    bad_engine = first.replace("GF1,", "BAD2,", 1).replace(",gpt-fast,", ",MyEngine,", 1)
     path = tmp_path / "m.csv"
     path.write_text("\n".join([header, first, bad_model, bad_engine]) + "\n", encoding="utf-8")
     v = V.run(path)
     by_id = {r.id: r for r in v.rows}
     assert by_id["GF1"].failure is None and by_id["GF1"].predicted is not None
     assert "Llama-9-9B" in (by_id["BAD1"].failure or "")
-    assert "no engine rule" in (by_id["BAD2"].failure or "")
+    assert "no engine record" in (by_id["BAD2"].failure or "")
     assert not v.ok
 
 
