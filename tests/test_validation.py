@@ -124,7 +124,7 @@ def test_engine_rules_do_not_depend_on_the_row_id() -> None:
 
 def test_vllm_v0_max_batched_tokens_rule(tmp_path) -> None:  # type: ignore[no-untyped-def]
     # The rule lives in engines.vllm_v0; the row only states its max_model_len (VM1: 8192).
-    assert _settings(_row("VM1"))["engine"] == "engines.vllm_v0"
+    assert _settings(_row("VM1"))["engine"].startswith("engines.vllm_v0")
     assert _settings(_row("VM1"))["max_model_len"] == "8192 token"
     assert "max_model_len" not in _settings(_row("VM2"))
     path = tmp_path / "vm.infer"
@@ -168,9 +168,9 @@ def test_framework_maps_to_engine_record(framework: str, record: str | None) -> 
 
 def test_fastertransformer_gb_is_gib(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "e.infer"
-    path.write_text("import engines\nft = engines.faster_transformer\nv = engines.vllm\n", encoding="utf-8")
-    values = Spec.load(path).evaluator.values(only=["ft.reports_gib", "v.reports_gib"])
-    assert bool(values["ft.reports_gib"]) and not bool(values["v.reports_gib"])
+    path.write_text("import engines\nft = engines.faster_transformer.reports_gib\nv = engines.vllm.reports_gib\n", encoding="utf-8")
+    values = Spec.load(path).evaluator.values(only=["ft", "v"])
+    assert bool(values["ft"]) and not bool(values["v"])
 
 
 def test_unknown_names_fail_the_row_not_the_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
