@@ -80,7 +80,7 @@ PRECISIONS: dict[str, str] = {
 # The roofline at efficiency 1: every efficiency factor of serving.deployment at 100 % and the
 # per-layer overhead at 0 (canonical values: a fraction, seconds).
 BOUND_INPUTS: dict[str, int] = {
-    "mfu": 1, "mfu_8bit": 1, "mbu": 1, "dequant_efficiency": 1, "decode_attention_efficiency": 1,
+    "mfu": 1, "mfu_8bit": 1, "mbu": 1, "dequant_efficiency": 1, "overlap_residual": 0,
     "comm_efficiency": 1, "attention_efficiency": 1, "layer_overhead": 0,
 }
 
@@ -209,6 +209,9 @@ class Setting:
 # wins, case-insensitive ("vLLM V0 (~0.7)" is vllm_v0, any other "vLLM ..." is V1).
 ENGINES: tuple[tuple[str, str], ...] = (
     ("gpt-fast", "gpt_fast"),
+    ("tensorrt-llm 0.5", "tensorrt_llm_0_6"),
+    ("tensorrt-llm 0.6", "tensorrt_llm_0_6"),
+    ("tensorrt-llm 0.7", "tensorrt_llm_0_7"),
     ("tensorrt-llm", "tensorrt_llm"),
     ("trt-llm", "tensorrt_llm"),
     ("nim", "tensorrt_llm"),
