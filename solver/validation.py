@@ -324,8 +324,22 @@ KNOWN_OUTLIERS: dict[str, str] = {
     "TS6": (
         "Llama-2-70B (GQA, 8 query heads per KV head) at 2048/2048 tokens on TensorRT-LLM 0.6.1: "
         "that release's generation-phase GQA kernel was slow; NVIDIA's Falcon180B-H200 blog "
-        "says the 0.7 GQA kernels are \"up to 2.4x\" faster on this very shape. The same model at "
-        "128/128 (TS5) and on 0.7a (TB4, TB5) fits."),
+        "says the 0.7 GQA kernels are \"up to 2.4x\" faster on this very shape. engines."
+        "tensorrt_llm_0_6 already runs it on CUDA cores (no XQA), reading the KV once per KV "
+        "head; the measurement is slower still, as if each KV head were read once per query head. "
+        "The same model at 128/128 (TS5) fits."),
+    "GF9": (
+        "TP8 of a 7B model: 25 MB of weights per layer per GPU, 15 us of streaming, against a "
+        "per-layer overhead (53 us) fitted on layers ten times larger. The fixed cost per layer is "
+        "partly kernel ramp-up and tail that shrinks with the kernel; a constant overstates it "
+        "here. The same README's TP8 70B (GF7) is within 8 %."),
+    "TB5": (
+        "Llama-2-70B FP8 at 128/4096 tokens, batch 96, TensorRT-LLM 0.7a (XQA): the step is "
+        "dominated by attention over up to 4,224 cached tokens, and the prediction is too fast; "
+        "the 2048-token row TB4 leans the same way (+15 %), the 128-token row TB3 the other. A "
+        "separate bandwidth share for decode attention was tried: the whole set drives it to its "
+        "95 % ceiling, so the lean is not a bandwidth share; the long-context cost of XQA's paged "
+        "FP8 reads is not modelled."),
     "GF10": (
         "Llama-3.1-405B int8 on 8 power-capped A100s. The same README's 70B int8 rows at TP8 "
         "(75.58 and 80.44 tok/s, not in the set) are predicted within 1 %; only the 405B run is "
@@ -468,6 +482,8 @@ class Validation:
     rows: list[RowResult]
     seconds: float
     load_seconds: float
+    generalisation: Any = None        # calibrate.Generalisation: the fit and leave-one-source-out
+    defaults: dict[str, float] = field(default_factory=dict)   # the stdlib's shared factors
 
     @property
     def failures(self) -> list[RowResult]:
@@ -554,8 +570,8 @@ def _bound_fixed(rows: Sequence[Row], graph_nodes: Mapping[str, object]) -> dict
     return fixed
 
 
-def _evaluate(rows: Sequence[Row], results: Mapping[str, RowResult], directory: Path, name: str) -> None:
-    """Load one spec holding `rows` and fill in their predictions and bounds."""
+def _evaluate(rows: Sequence[Row], results: Mapping[str, RowResult], directory: Path, name: str) -> Any:
+    """Load one spec holding `rows`, fill in their predictions and bounds; return the spec."""
     from solver.api import Spec
 
     path = directory / name
@@ -582,6 +598,25 @@ def _evaluate(rows: Sequence[Row], results: Mapping[str, RowResult], directory: 
                 res.bound = _value(row, bounds) / factor
             except (KeyError, TypeError, ZeroDivisionError) as err:
                 res.failure = f"could not evaluate the bound: {err}"
+    return spec
+
+
+_CANONICAL = {"ms": 1e-3, "s": 1.0, "token/s": 1.0}
+
+
+def _generalise(spec: Any, rows: Sequence[Row], results: Mapping[str, RowResult]) -> tuple[Any, dict[str, float]]:
+    """Fit the shared factors on the timing rows and leave each source out (solver/calibrate.py)."""
+    from solver import calibrate
+
+    timed = [r for r in rows if METRICS[r.metric].kind != "size" and results[r.id].failure is None
+             and r.unit in _CANONICAL]
+    if not timed:
+        return None, {}
+    compiled = calibrate.compile_rows(spec, [
+        (r.id, r.metric, calibrate.source_of(r.source), f"{record_name(r)}.{METRICS[r.metric].quantity}",
+         r.value * _CANONICAL[r.unit], r.metric == "decode_tokens_per_s") for r in timed], list(calibrate.FACTORS))
+    return (calibrate.generalisation(compiled, list(METRICS)),
+            calibrate.defaults(spec, record_name(timed[0])))
 
 
 def run(csv_path: Path | None = None) -> Validation:
@@ -602,9 +637,12 @@ def run(csv_path: Path | None = None) -> Validation:
         except ValueError as err:
             res.failure = str(err)
     load_start = time.perf_counter()
+    generalisation: Any = None
+    factors: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="infer-validate-") as tmp:
         try:
-            _evaluate(good, results, Path(tmp), "validation.infer")
+            spec = _evaluate(good, results, Path(tmp), "validation.infer")
+            generalisation, factors = _generalise(spec, good, results)
         except (InferError, KeyError) as err:
             # Something in the combined spec does not load: take the rows one by one, so every
             # row that can be predicted still is and each failure names its own cause.
@@ -616,7 +654,8 @@ def run(csv_path: Path | None = None) -> Validation:
                     results[row.id].failure = str(row_err).strip() or first
     load_seconds = time.perf_counter() - load_start
     return Validation(csv=path, rows=[results[r.id] for r in rows],
-                      seconds=time.perf_counter() - start, load_seconds=load_seconds)
+                      seconds=time.perf_counter() - start, load_seconds=load_seconds,
+                      generalisation=generalisation, defaults=factors)
 
 
 # ================================================================================= rendering
@@ -648,14 +687,30 @@ def _met(s: MetricSummary) -> str:
 
 
 def metric_table(v: Validation) -> str:
-    """The per-metric markdown table (docs/validation.md and README.md)."""
-    lines = ["| metric | rows | MAPE | worst row | target | met |", "|---|---:|---:|---|---|---|"]
+    """The per-metric markdown table (docs/validation.md and README.md): in-sample MAPE (the
+    stdlib's factors, fitted on every row), leave-one-source-out MAPE and mean signed error."""
+    from solver.calibrate import LOSO_TARGETS
+
+    g = v.generalisation
+    lines = ["| metric | rows | sources | in-sample MAPE | leave-one-source-out MAPE | LOSO mean signed error "
+             "| worst row (in-sample) | target (in-sample) | met | LOSO target | met |",
+             "|---|---:|---:|---:|---:|---:|---|---|---|---|---|"]
     for s in v.by_metric():
-        lines.append(f"| {s.metric} | {s.count} | {_pct(s.mape, False)} | {s.worst.id} "
-                     f"({_pct(s.worst.error)}) | {s.target.label if s.target else '—'} | {_met(s)} |")
+        lg = g.metric(s.metric) if g is not None else None
+        sources = len({r.row.source.split(" @", 1)[0] for r in v.predicted if r.metric == s.metric})
+        loso, signed = (_pct(lg.loso_mape, False), _pct(lg.loso_signed)) if lg else ("= in-sample", "—")
+        target = LOSO_TARGETS.get(s.metric)
+        met = "—"
+        if target is not None and lg is not None:
+            met = "yes" if target.met(lg) else "**no**"
+        elif target is not None and s.met is not None:
+            met = _met(s)
+        lines.append(f"| {s.metric} | {s.count} | {sources} | {_pct(s.mape, False)} | {loso} | {signed} | "
+                     f"{s.worst.id} ({_pct(s.worst.error)}) | {s.target.label if s.target else '—'} | "
+                     f"{_met(s)} | {target.label if target else '—'} | {met} |")
     n, mape, worst = v.overall()
     if worst is not None:
-        lines.append(f"| **all** | {n} | {_pct(mape, False)} | {worst.id} ({_pct(worst.error)}) | | |")
+        lines.append(f"| **all** | {n} | | {_pct(mape, False)} | | | {worst.id} ({_pct(worst.error)}) | | | | |")
     return "\n".join(lines) + "\n"
 
 
@@ -680,6 +735,14 @@ def _engine_table(v: Validation) -> str:
                 and engine_for(r.row.framework) == name)
         lines.append(f"| `{prefix}` | `engines.{name}` | {n} |")
     return "\n".join(lines) + "\n"
+
+
+def _generalisation_section(v: Validation) -> str:
+    from solver import calibrate
+
+    if v.generalisation is None:
+        return "## Generalisation: leave one source out\n\nNot computed: the rows did not load as one spec.\n"
+    return calibrate.markdown(v.generalisation, v.defaults)
 
 
 def markdown(v: Validation) -> str:
@@ -724,9 +787,13 @@ def markdown(v: Validation) -> str:
         "has a wrong input, and `infer validate` reports it and exits 1.\n",
         "## Error per metric\n",
         metric_table(v),
-        "Targets: KV capacity within 2 % on every row (known outliers excepted, each explained "
-        "below); batch-1 decode MAPE <= 15 %; TTFT MAPE <= 25 %; static-batch throughput MAPE "
-        "<= 25 %. Peak memory has no target (three rows, one engine).\n",
+        "Targets, in-sample: KV capacity within 2 % on every row (known outliers excepted, each "
+        "explained below); batch-1 decode MAPE <= 15 %; TTFT MAPE <= 25 %; static-batch throughput "
+        "MAPE <= 25 %. Leave-one-source-out (issue 9): batch-1 decode MAPE <= 10 %, TTFT <= 15 %, "
+        "throughput <= 15 %, each with a mean signed error within ±5 %; KV capacity depends on no "
+        "fitted factor, so its LOSO error is its in-sample error. Peak memory has no target "
+        "(three rows, one engine).\n",
+        _generalisation_section(v),
         "## Error per row\n",
         "Measured and predicted in the row's unit; bound = the roofline at efficiency 1 (timing "
         "rows only); † = a known outlier, explained below.\n",
