@@ -23,8 +23,17 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-__all__ = ["FACTORS", "Factor", "CompiledRow", "Generalisation", "MetricGeneralisation", "compile_rows",
-           "fit", "generalisation", "source_of"]
+__all__ = [
+    "FACTORS",
+    "CompiledRow",
+    "Factor",
+    "Generalisation",
+    "MetricGeneralisation",
+    "compile_rows",
+    "fit",
+    "generalisation",
+    "source_of",
+]
 
 
 @dataclass(frozen=True)
@@ -93,7 +102,7 @@ class CompiledRow:
     formula: Callable[..., object]                    # factors (FACTORS order) -> the quantity
     invert: bool                                      # the metric is 1 / quantity (tokens/s from itl)
 
-    def predict(self, x: Sequence[float]) -> float:
+    def predict(self, x: Sequence[float] | np.ndarray) -> float:
         q = float(self.formula(*x))  # type: ignore[arg-type]
         return 1.0 / q if self.invert else q
 
@@ -114,7 +123,7 @@ def compile_rows(spec: object, rows: Sequence[tuple[str, str, str, str, float, b
         rec = node.split(".", 1)[0]
         free = [f"{rec}.{n}" for n in names]
         if any(f not in nodes for f in free):
-            raise KeyError(f"serving.deployment has no input `{[f for f in free if f not in nodes][0]}`")
+            raise KeyError(f"serving.deployment has no input `{next(f for f in free if f not in nodes)}`")
         expr = evaluator.compose(node, free)
         symbols = [nodes[f].symbol for f in free]
         if isinstance(expr, sympy.Basic) and expr.free_symbols - set(symbols):

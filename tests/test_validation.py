@@ -171,7 +171,8 @@ def test_framework_maps_to_engine_record(framework: str, record: str | None) -> 
 
 def test_fastertransformer_gb_is_gib(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "e.infer"
-    path.write_text("import engines\nft = engines.faster_transformer.reports_gib\nv = engines.vllm.reports_gib\n", encoding="utf-8")
+    path.write_text("import engines\nft = engines.faster_transformer.reports_gib\n"
+                    "v = engines.vllm.reports_gib\n", encoding="utf-8")
     values = Spec.load(path).evaluator.values(only=["ft", "v"])
     assert bool(values["ft"]) and not bool(values["v"])
 
