@@ -257,10 +257,9 @@ def stated_settings(row: Row) -> list[Setting]:
                                  r"free[_-]gpu[_-]mem(?:ory)?[_-]fraction)[\s=:]+([0-9.]+)")
     if fraction is not None and not 0 < fraction <= 1:
         raise ValueError(f"the stated memory fraction {fraction} is not a fraction")
-    text = f"engines.{engine}"
+    s.append(Setting("engine", f"engines.{engine}"))
     if fraction is not None:
-        text += f" {{ memory_fraction = {_num(100 * fraction)} % }}"
-    s.append(Setting("engine", text))
+        s.append(Setting("memory_utilization", f"{_num(100 * fraction)} %"))
     length = _note_number(row, r"max[_-]model[_-]len\s*[=:]?\s*(\d+)")
     if length is not None:
         s.append(Setting("max_model_len", f"{int(length)} token"))
@@ -534,7 +533,7 @@ def _measured_factor(row: Row, values: Mapping[str, sympy.Basic]) -> float:
     """Canonical units (B, s, token) per one of the row's unit. A "GB" is 10^9 B unless the
     row's engine record says its logs print "GB" for 2^30 B (`reports_gib`)."""
     if row.unit == "GB":
-        return GiB if bool(values[f"{record_name(row)}.runner.reports_gib"]) else 1e9
+        return GiB if bool(values[f"{record_name(row)}.engine.reports_gib"]) else 1e9
     return {"GiB": GiB, "ms": 1e-3, "s": 1.0, "token/s": 1.0, "token": 1.0, "block": 1.0}[row.unit]
 
 
@@ -544,7 +543,7 @@ def _reads(row: Row) -> list[str]:
     if row.metric == "kv_cache_blocks":
         names.append(f"{rec}.block_size")
     if row.unit == "GB":
-        names.append(f"{rec}.runner.reports_gib")
+        names.append(f"{rec}.engine.reports_gib")
     return names
 
 
@@ -766,7 +765,7 @@ def markdown(v: Validation) -> str:
         "once on the whole set by least squares on log(predicted / measured) over every timing row, "
         "as `docs/serving.md` describes. **No factor is set per row.** What differs between rows is "
         "only what the row states (model, GPU, precision, TP, batch, lengths, and settings its note "
-        "states: a memory fraction, `max_model_len`, a power cap) and its engine: the `framework` "
+        "states: a memory fraction (`memory_utilization`), `max_model_len`, a power cap) and its engine: the `framework` "
         "column names a record of `stdlib/engines.infer` (`engine = engines.<name>`), which holds "
         "every engine rule (memory rule, batching, KV block, LM-head sharding and quantisation, "
         "attention kernels, the unit its logs print) with its source. `solver/validation.py` sets "

@@ -126,7 +126,7 @@ def test_engine_rules_do_not_depend_on_the_row_id() -> None:
 
 def test_vllm_v0_max_batched_tokens_rule(tmp_path) -> None:  # type: ignore[no-untyped-def]
     # The rule lives in engines.vllm_v0; the row only states its max_model_len (VM1: 8192).
-    assert _settings(_row("VM1"))["engine"].startswith("engines.vllm_v0")
+    assert _settings(_row("VM1"))["engine"] == "engines.vllm_v0"
     assert _settings(_row("VM1"))["max_model_len"] == "8192 token"
     assert "max_model_len" not in _settings(_row("VM2"))
     path = tmp_path / "vm.infer"
@@ -143,14 +143,15 @@ def test_no_engine_rule_in_python() -> None:
     for row in V.load_rows(V.default_csv()):
         names = set(_settings(row))
         assert names <= {"model", "gpu", "tp", "pp", "weights", "kv_cache", "prompt", "output", "batch",
-                         "engine", "max_model_len", "memory_bandwidth"}, (row.id, names)
+                         "engine", "max_model_len", "memory_bandwidth", "memory_utilization"}, (row.id, names)
         assert _settings(row)["engine"].startswith("engines.")
     for attr in ("_gpt_fast", "_tensorrt_llm", "_vllm_v0", "_sglang", "_faster_transformer"):
         assert not hasattr(V, attr)
 
 
 def test_stated_memory_fraction_overrides_the_engine_default() -> None:
-    assert _settings(_row("VM4"))["engine"] == "engines.sglang { memory_fraction = 93 % }"
+    assert _settings(_row("VM4"))["engine"] == "engines.sglang"
+    assert _settings(_row("VM4"))["memory_utilization"] == "93 %"
 
 
 def test_gpt_fast_power_cap_only_on_a100() -> None:
