@@ -257,7 +257,11 @@ def stated_settings(row: Row) -> list[Setting]:
                                  r"free[_-]gpu[_-]mem(?:ory)?[_-]fraction)[\s=:]+([0-9.]+)")
     if fraction is not None and not 0 < fraction <= 1:
         raise ValueError(f"the stated memory fraction {fraction} is not a fraction")
-    s.append(Setting("engine", f"engines.{engine}"))
+    # the run's shape, for an engine that sizes its buffers for the batch it is set up for
+    # (engines.infer `static_batch`, `static_prompt`; unused by continuous-batching engines)
+    shape = [f"static_batch = {row.batch}"] if row.batch else []
+    shape += [f"static_prompt = {row.prompt} token"] if row.prompt else []
+    s.append(Setting("engine", f"engines.{engine}" + (f" {{ {', '.join(shape)} }}" if shape else "")))
     if fraction is not None:
         s.append(Setting("memory_utilization", f"{_num(100 * fraction)} %"))
     length = _note_number(row, r"max[_-]model[_-]len\s*[=:]?\s*(\d+)")

@@ -126,7 +126,7 @@ def test_engine_rules_do_not_depend_on_the_row_id() -> None:
 
 def test_vllm_v0_max_batched_tokens_rule(tmp_path) -> None:  # type: ignore[no-untyped-def]
     # The rule lives in engines.vllm_v0; the row only states its max_model_len (VM1: 8192).
-    assert _settings(_row("VM1"))["engine"] == "engines.vllm_v0"
+    assert _settings(_row("VM1"))["engine"] == "engines.vllm_v0"    # VM1 states no batch
     assert _settings(_row("VM1"))["max_model_len"] == "8192 token"
     assert "max_model_len" not in _settings(_row("VM2"))
     path = tmp_path / "vm.infer"
@@ -158,7 +158,8 @@ def test_gpt_fast_power_cap_only_on_a100() -> None:
     assert _settings(_row("GF1"))["memory_bandwidth"] == "1.7 TB/s"
     assert _settings(_row("GF11"))["memory_bandwidth"] == "1.7 TB/s"     # the source's cap
     assert "memory_bandwidth" not in _settings(_row("GF13"))     # MI250X: no capped figure
-    assert all(_settings(_row(r))["engine"] == "engines.gpt_fast" for r in ("GF1", "GF13"))
+    assert all(_settings(_row(r))["engine"].startswith("engines.gpt_fast {") for r in ("GF1", "GF13"))
+    assert _settings(_row("FT8"))["engine"] == "engines.faster_transformer { static_batch = 64, static_prompt = 512 token }"
 
 
 @pytest.mark.parametrize("framework,record", [
