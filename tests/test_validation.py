@@ -159,7 +159,8 @@ def test_gpt_fast_power_cap_only_on_a100() -> None:
     assert _settings(_row("GF11"))["memory_bandwidth"] == "1.7 TB/s"     # the source's cap
     assert "memory_bandwidth" not in _settings(_row("GF13"))     # MI250X: no capped figure
     assert all(_settings(_row(r))["engine"].startswith("engines.gpt_fast {") for r in ("GF1", "GF13"))
-    assert _settings(_row("FT8"))["engine"] == "engines.faster_transformer { static_batch = 64, static_prompt = 512 token }"
+    assert (_settings(_row("FT8"))["engine"]
+            == "engines.faster_transformer { static_batch = 64, static_prompt = 512 token }")
 
 
 @pytest.mark.parametrize("framework,record", [
