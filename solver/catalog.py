@@ -280,6 +280,14 @@ def _text(name: str) -> Callable[[Catalog, Entry], str]:
     return _field(name)
 
 
+def _flag(name: str) -> Callable[[Catalog, Entry], str]:
+    """A truth-valued field as yes / no."""
+    def cell(cat: Catalog, entry: Entry) -> str:
+        value = cat.value(entry, name)
+        return "?" if value is None else ("yes" if bool(value) else "no")
+    return cell
+
+
 COLUMNS: dict[str, list[Column]] = {
     "gpus": [
         Column("label", _text("label"), numeric=False),
@@ -329,7 +337,20 @@ COLUMNS: dict[str, list[Column]] = {
     ],
 }
 
+COLUMNS["engines"] = [
+    Column("label", _text("label"), numeric=False),
+    Column("memory share", _field("memory_fraction", "%")),
+    Column("of free memory", _flag("kv_share_of_free"), numeric=False),
+    Column("KV block", _int("block_size")),
+    Column("continuous", _flag("continuous_batching"), numeric=False),
+    Column("CUDA graphs", _flag("cuda_graphs"), numeric=False),
+    Column("custom AR", _flag("custom_allreduce"), numeric=False),
+    Column("max seqs", _int("max_sequences")),
+]
+
 NOTES: dict[str, str] = {
+    "engines": "memory share: of TOTAL memory (vLLM), of memory free at start (SGLang, per TP size at TP1), "
+               "or of memory free after weights (TRT-LLM, LMDeploy: 'of free memory'); KV block in tokens",
     "gpus": "dense tensor throughput (sparse datasheet figures halved); price: reference on-demand USD per GPU-hour",
     "models": "params/active in billions; KV per token across all layers at bf16 (sliding-window layers "
               "stop growing past the window); heads/kv: query/key-value heads",

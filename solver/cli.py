@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_import)
 
     p = sub.add_parser("list", help="what the catalogs hold")
-    p.add_argument("catalog", choices=["gpus", "models", "precisions", "interconnects", "clouds"])
+    p.add_argument("catalog", choices=["gpus", "models", "precisions", "interconnects", "clouds", "engines"])
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_list)
 

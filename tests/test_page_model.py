@@ -20,7 +20,8 @@ CHAT = REPO / "specs" / "chat.infer"
 def test_catalog_fields_widen_to_every_entry_of_their_catalog() -> None:
     text, widened = widen(CHAT)
     fields = {w.path: w for w in widened}
-    assert set(fields) == {"chat.model", "chat.gpu", "chat.weights", "chat.kv_cache"}
+    assert set(fields) == {"chat.model", "chat.gpu", "chat.weights", "chat.kv_cache", "chat.engine"}
+    assert fields["chat.engine"].current == "vllm" and "tensorrt_llm" in fields["chat.engine"].entries
     assert fields["chat.gpu"].current == "h100_sxm" and "a100_80gb_sxm" in fields["chat.gpu"].entries
     assert "accelerator" not in fields["chat.gpu"].entries          # a template is not an entry
     assert fields["chat.weights"].current == "fp8"                    # `from precisions import fp8`

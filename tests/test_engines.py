@@ -1,0 +1,120 @@
+"""stdlib/engines.infer: picking an engine changes memory and timing as its record documents.
+
+One spec holds the same deployment under every engine (one load, ~3 s); each test reads the
+quantities the engine's rule is about and checks them against the rule computed by hand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from solver.api import Spec
+
+GiB = 2 ** 30
+ENGINES = ("vllm", "vllm_v0", "sglang", "tensorrt_llm", "tensorrt_llm_0_6", "tensorrt_llm_0_7", "lmdeploy",
+           "llama_cpp", "gpt_fast", "faster_transformer")
+READ = ("usable_memory", "device_memory", "fixed_memory", "kv_budget", "kv_capacity_tokens", "memory_per_gpu",
+        "weight_memory", "decode_step", "decode_attention_time", "decode_allreduce_latency", "itl", "throughput",
+        "max_throughput", "max_concurrency", "gpu_count", "block_size", "decode_tokens_per_s",
+        "prefill_tokens_per_s", "prefill_time", "activation_memory")
+
+SPEC = """import models
+import gpus
+import serving
+import engines
+import precisions
+base = serving.deployment {
+  model = models.llama_3_1_70b
+  gpu = gpus.h100_sxm
+  tp = 4
+  prompt = 4096 token
+  output = 1024 token
+  batch = 32
+}
+""" + "".join(f"e_{e} = base {{ engine = engines.{e} }}\n" for e in ENGINES) + """
+int8_vllm = base { tp = 2, weights = precisions.int8, engine = engines.vllm }
+int8_gpt_fast = base { tp = 2, weights = precisions.int8, engine = engines.gpt_fast }
+replicated = base { dp = 2 }
+"""
+
+
+@pytest.fixture(scope="module")
+def v(tmp_path_factory: pytest.TempPathFactory) -> dict[str, float]:
+    path: Path = tmp_path_factory.mktemp("engines") / "each_engine.infer"
+    path.write_text(SPEC, encoding="utf-8")
+    spec = Spec.load(path)
+    records = [f"e_{e}" for e in ENGINES] + ["int8_vllm", "int8_gpt_fast", "replicated", "base"]
+    values = spec.evaluator.values(only=[f"{r}.{q}" for r in records for q in READ])
+    return {k: float(x) for k, x in values.items() if k in {f"{r}.{q}" for r in records for q in READ}}
+
+
+def test_default_is_vllm(v: dict[str, float]) -> None:
+    for q in READ:
+        assert v[f"base.{q}"] == v[f"e_vllm.{q}"], q
+
+
+def test_vllm_fraction_of_total_memory(v: dict[str, float]) -> None:
+    assert v["e_vllm.usable_memory"] == pytest.approx(0.90 * v["e_vllm.device_memory"])
+    assert v["e_vllm.block_size"] == 16
+
+
+def test_tensorrt_llm_fraction_of_free_memory(v: dict[str, float]) -> None:
+    free = v["e_tensorrt_llm.device_memory"] - v["e_tensorrt_llm.fixed_memory"]
+    assert v["e_tensorrt_llm.kv_budget"] == pytest.approx(0.90 * free)
+    assert v["e_tensorrt_llm.block_size"] == 64
+    # 90 % of what is left is more than 90 % of everything less what is used
+    assert v["e_tensorrt_llm.kv_budget"] > v["e_vllm.kv_budget"]
+
+
+def test_lmdeploy_takes_80_percent_of_free_memory(v: dict[str, float]) -> None:
+    free = v["e_lmdeploy.device_memory"] - v["e_lmdeploy.fixed_memory"]
+    assert v["e_lmdeploy.kv_budget"] == pytest.approx(0.80 * free)
+
+
+def test_sglang_static_fraction_by_tp(v: dict[str, float]) -> None:
+    # TP4: mem_fraction_static 0.85 of the memory free after init (2.5 GiB)
+    assert v["e_sglang.usable_memory"] == pytest.approx(0.85 * (v["e_sglang.device_memory"] - 2.5 * GiB))
+    assert v["e_sglang.activation_memory"] == 0
+    assert v["e_sglang.block_size"] == 1
+
+
+def test_llama_cpp_fixed_context(v: dict[str, float]) -> None:
+    assert v["e_llama_cpp.kv_capacity_tokens"] == 4096
+    # the whole n_ctx is allocated whatever the batch uses: memory is weights + n_ctx of KV + rest
+    assert v["e_llama_cpp.memory_per_gpu"] >= v["e_llama_cpp.weight_memory"] + 4096 * 327680 / 4
+
+
+def test_vllm_v0_profiles_max_model_len(v: dict[str, float]) -> None:
+    # Llama 3.1's 131072-token context: V0 turns chunked prefill on at 2048 tokens, a smaller
+    # activation peak than V1's 8192
+    assert v["e_vllm_v0.activation_memory"] < v["e_vllm.activation_memory"]
+
+
+def test_gpt_fast_replicates_and_quantises_the_lm_head(v: dict[str, float]) -> None:
+    # replicated (not vocab-parallel) but int8, not bf16: 128256 x 8192 x 2 heads (embedding and
+    # LM head) x (1 B full - 2 B / tp 2) = 0 difference; the quantised blocks are the same
+    diff = v["int8_gpt_fast.weight_memory"] - v["int8_vllm.weight_memory"]
+    assert diff == pytest.approx(0, abs=1e6)
+
+
+def test_custom_allreduce_latency(v: dict[str, float]) -> None:
+    # vLLM's custom all-reduce: 2 NVLink hops; gpt-fast's NCCL ring: 3.6 us + 6 hops at TP4
+    assert v["e_vllm.decode_allreduce_latency"] == pytest.approx(2 * 0.5e-6)
+    assert v["e_gpt_fast.decode_allreduce_latency"] == pytest.approx(3.6e-6 + 6 * 0.5e-6)
+    assert v["e_gpt_fast.decode_step"] > v["e_vllm.decode_step"]
+
+
+def test_decode_attention_without_xqa_is_slower(v: dict[str, float]) -> None:
+    # TensorRT-LLM 0.6 has no tensor-core GQA decode kernel: the same attention, slower
+    assert v["e_tensorrt_llm_0_6.decode_attention_time"] > v["e_tensorrt_llm_0_7.decode_attention_time"]
+    assert v["e_tensorrt_llm_0_7.decode_attention_time"] == pytest.approx(v["e_vllm.decode_attention_time"])
+
+
+def test_throughput_quantities(v: dict[str, float]) -> None:
+    assert v["base.decode_tokens_per_s"] == pytest.approx(1 / v["base.itl"])
+    assert v["base.prefill_tokens_per_s"] == pytest.approx(4096 / v["base.prefill_time"])
+    assert v["base.max_throughput"] > v["base.throughput"]        # 32 sequences fit far fewer than can
+    assert v["replicated.throughput"] == pytest.approx(2 * v["base.throughput"])
+    assert v["replicated.gpu_count"] == 2 * v["base.gpu_count"]
