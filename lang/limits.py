@@ -25,6 +25,7 @@ MAX_EXP_ARGUMENT = MAX_POWER_DIGITS * math.log(10)    # exp(x) stays below 10^99
 MAX_VARIABLE_EXPONENT = 64  # a constant exponent on a non-constant base
 MAX_UNIT_EXPONENT = 16      # `GB^3` is rare; `GB^99999999` is a factor of 10^900000000
 MAX_CHAIN = 1000            # quantities each defined by the next: `x0 = x1 + 1`, `x1 = x2 + 1`, ...
+MAX_RECORD_DEPTH = 64      # records inside records: `thing = { other = thing { x = 5 } }` never ends
 
 # Each level of a chain of definitions costs the lazy resolver about ten Python frames,
 # an operator chain three; pickle and the printers recurse once or twice per AST level.

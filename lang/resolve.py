@@ -37,7 +37,7 @@ from lang.diagnostics import Diagnostic, InferError, Label, SourceMap, Span, did
 from lang.fields import WHOLE_DIMS, FieldStage
 from lang.graph import GoalDef, Graph, Requirement
 from lang.imports import stdlib_path
-from lang.limits import MAX_NAME_LENGTH, deep_stack
+from lang.limits import MAX_NAME_LENGTH, MAX_RECORD_DEPTH, deep_stack
 from lang.lower import FUNCTIONS, MAX_POWER_DIGITS, source_text
 from lang.parser import parse_expression
 from lang.reads import SourceReader
@@ -111,6 +111,14 @@ class Resolver(FieldStage):
                         help=did_you_mean(o.path, candidates) or alias_hint)
 
     def _materialize(self, record: RecordVal, owned: bool, user_instance: bool) -> None:
+        if record.path.count(".") >= MAX_RECORD_DEPTH:
+            # Only a record that holds an instance of itself nests this deep: stop, say where.
+            outer = record.path.split(".")[0]
+            self.diag.error("E0105", f"records nested more than {MAX_RECORD_DEPTH} deep", record.span,
+                            label="made again inside itself",
+                            help=(f"a field of `{outer}` builds `{outer}` again, which builds it again, without end",
+                                  "give the inner record a base of its own instead of the record being defined"))
+            return
         for name in record.field_names():
             path = join(record.path, name)
             value = self.field_value(record, name, record.span)
