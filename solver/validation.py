@@ -37,23 +37,32 @@ import sympy
 __all__ = [
     "BOUND_INPUTS", "ENGINES", "GPUS", "KNOWN_OUTLIERS", "METRICS", "MODELS", "PRECISIONS", "TARGETS",
     "MissingCSV", "Row", "RowResult", "Validation", "default_csv", "engine_for", "load_rows",
-    "markdown", "metric_table", "row_spec", "run", "run_validation", "spec_text", "text_report",
+    "markdown", "metric_table", "quantity_of", "row_spec", "run", "run_validation", "spec_text", "text_report",
+    "unmapped_reason",
 ]
 
 # ================================================================================ name tables
 # CSV names -> catalog entries. Explicit: a name that is not here is a failed row, never a guess.
 MODELS: dict[str, str] = {
-    "Llama-2-7B": "models.llama_2_7b",
+    "Llama-2-7B": "models.llama_2_7b",       # TensorRT-LLM's 'LLaMA 7B' is Llama 2 (its engine config: vocab 32000; 4096 positions)
     "Llama-2-13B": "models.llama_2_13b",
-    "Llama-2-70B": "models.llama_2_70b",
+    "Llama-2-70B": "models.llama_2_70b",     # TensorRT-LLM's 'LLaMA 70B' is Llama 2 70B
     "Llama-3-8B": "models.llama_3_8b",
+    # Llama 3 70B has Llama 3.1 70B's shape with 8192 positions (meta-llama/Meta-Llama-3-70B config.json)
+    "Llama-3-70B": "models.llama_3_1_70b { max_context = 8192 token }",
     "Llama-3.1-8B": "models.llama_3_1_8b",
     "Llama-3.1-70B": "models.llama_3_1_70b",
     "Llama-3.1-405B": "models.llama_3_1_405b",
+    "Llama-3.3-70B": "models.llama_3_3_70b",
+    "Llama-4-Scout": "models.llama_4_scout",
+    "Llama-4-Maverick": "models.llama_4_maverick",
+    "Mistral-7B": "models.mistral_7b",
     "Mixtral-8x7B": "models.mixtral_8x7b",
     "GPT-J-6B": "models.gpt_j_6b",
     "Falcon-180B": "models.falcon_180b",
-    "Qwen3-235B-A22B-FP8": "models.qwen3_235b_a22b",
+    "Qwen3-235B-A22B-FP8": "models.qwen3_235b_a22b",   # the FP8 checkpoint has the BF16 model's shape
+    "Qwen3-235B-A22B-FP4": "models.qwen3_235b_a22b",   # the FP4 checkpoint has the BF16 model's shape
+    "Qwen3-30B-A3B": "models.qwen3_30b_a3b",
     "GPT-6.7B": "models.gpt_6_7b",
     "GPT-1.3B": "models.gpt_1_3b",
 }
@@ -63,7 +72,16 @@ GPUS: dict[str, str] = {
     "A100-SXM4-40GB": "gpus.a100_40gb_sxm",
     "H100-SXM5-80GB": "gpus.h100_sxm",
     "H200-SXM-141GB": "gpus.h200_sxm",
+    "B200-180GB": "gpus.b200",                          # DGX B200 (perf-overview.md: 'B200 180GB (DGX B200)')
+    "L40S-48GB": "gpus.l40s",
+    "RTX-PRO-6000-Server": "gpus.rtx_pro_6000_server",  # perf-overview.md: 'RTX 6000 Pro Blackwell Server Edition'
+    "RTX-3090-24GB": "gpus.rtx_3090",
+    "RTX-4090-24GB": "gpus.rtx_4090",
+    "Apple-M2-Ultra-76c-192GB": "gpus.apple_m2_ultra",  # 76-core GPU variant
+    # 40-core GPU variant with 64 GB (400 GB/s; the 30-core part has 300 GB/s)
+    "Apple-M3-Max-40c-64GB": "gpus.apple_m3_max { memory = 64 GB }",
     "MI250X-1GCD": "gpus.mi250x_gcd",
+    "MI300X-192GB": "gpus.mi300x",
     # VM2's card: 22.07 GiB reported is a 24 GB GDDR6 part with ECC on (24 GiB x 15/16 less the
     # driver's share), an A10/L4-class card: gpus.a10 (docs/serving.md, device_memory).
     "24GB-class GPU reporting 22.07 GiB": "gpus.a10",
@@ -71,10 +89,14 @@ GPUS: dict[str, str] = {
 
 PRECISIONS: dict[str, str] = {
     "bf16": "precisions.bf16",
-    "fp16": "precisions.fp16",
+    "fp16": "precisions.fp16",                           # llama.cpp F16 GGUF weights and its default F16 KV cache too
     "fp8": "precisions.fp8",
+    "nvfp4": "precisions.nvfp4",                         # ModelOpt NVFP4 checkpoints (nvidia/*-FP4)
     "int8": "precisions.int8",                           # weight-only int8
-    "int4-g32": "precisions.int4 { group_size = 32 }",   # gpt-fast int4, group size 32
+    # gpt-fast int4, group size 32: a bf16 scale and a bf16 zero per group (quantize.py pack_scales_and_zeros)
+    "int4-g32": "precisions.int4_bf16_zeros { group_size = 32 }",
+    # MLC q4f16_1: int4 with one fp16 scale per 32 and no zero point (mlc-llm quantization registry)
+    "int4-g32-sym": "precisions.int4 { group_size = 32, scale_bits = 16 }",
 }
 
 # The roofline at efficiency 1: every efficiency factor of serving.deployment at 100 % and the
@@ -231,6 +253,48 @@ def engine_for(framework: str) -> str | None:
         if key.startswith(prefix):
             return name
     return None
+
+
+# Engines a row names that have no stdlib/engines.infer record: a record is added only with a
+# sourced figure for its memory rule and overheads, so their rows are listed as unmapped.
+UNRECORDED_ENGINES: dict[str, str] = {
+    "mlc llm": ("no `engines.mlc_llm` record: MLC LLM's memory rule and per-step overhead have no "
+                "sourced figure in the repository yet (and the row states neither prompt nor output length)"),
+}
+
+# The quantity a row with no batch is read as: throughput at the largest batch that fits.
+SATURATION_QUANTITY = "max_throughput_per_gpu"
+
+
+def unmapped_reason(row: Row) -> str | None:
+    """Why a well-formed row is not predicted (listed in the report, never dropped), or None.
+
+    Rows with no batch are predicted at `max_throughput_per_gpu` only when their note says they
+    are throughput at saturation ("max load") with fixed lengths; the model reads one prompt and
+    one output length, and TP (with dp replicas), not expert parallelism with attention DP."""
+    key = row.framework.strip().lower()
+    for prefix, reason in UNRECORDED_ENGINES.items():
+        if key.startswith(prefix):
+            return reason
+    if row.batch is None and row.metric == "output_tokens_per_s_per_gpu":
+        note = row.note.lower()
+        if re.search(r"lengths vary|vary per request", note) or not (row.prompt and row.output):
+            return ("throughput over requests of varying prompt and output lengths (the dataset's "
+                    "distribution): `serving.deployment` reads one prompt and one output length")
+        if "max load" not in note:
+            return "no batch, and the note does not say the figure is throughput at saturation (max load)"
+        if re.search(r"--ep\b|attention dp", note):
+            return ("expert parallelism with attention data parallelism: `serving.deployment` models "
+                    "tensor parallelism (and dp replicas of a whole TP group), not EP + attention DP")
+    return None
+
+
+def quantity_of(row: Row) -> str:
+    """The serving.deployment field a row is compared with: its metric's, or, for throughput
+    measured at max load (no batch), the throughput at the largest batch that fits."""
+    if row.batch is None and row.metric == "output_tokens_per_s_per_gpu":
+        return SATURATION_QUANTITY
+    return METRICS[row.metric].quantity
 
 
 def _note_number(row: Row, pattern: str) -> float | None:
@@ -440,6 +504,7 @@ class RowResult:
     predicted: float | None = None             # in the CSV's unit
     bound: float | None = None                 # the roofline at efficiency 1, in the CSV's unit
     failure: str | None = None
+    unmapped: str | None = None                # why a well-formed row is not predicted
 
     @property
     def id(self) -> str:
@@ -494,7 +559,11 @@ class Validation:
 
     @property
     def predicted(self) -> list[RowResult]:
-        return [r for r in self.rows if r.failure is None]
+        return [r for r in self.rows if r.failure is None and r.unmapped is None]
+
+    @property
+    def unmapped(self) -> list[RowResult]:
+        return [r for r in self.rows if r.unmapped is not None]
 
     @property
     def violations(self) -> list[RowResult]:
@@ -543,7 +612,7 @@ def _measured_factor(row: Row, values: Mapping[str, sympy.Basic]) -> float:
 
 def _reads(row: Row) -> list[str]:
     rec = record_name(row)
-    names = [f"{rec}.{METRICS[row.metric].quantity}"]
+    names = [f"{rec}.{quantity_of(row)}"]
     if row.metric == "kv_cache_blocks":
         names.append(f"{rec}.block_size")
     if row.unit == "GB":
@@ -554,7 +623,7 @@ def _reads(row: Row) -> list[str]:
 def _value(row: Row, values: Mapping[str, sympy.Basic]) -> float:
     """The metric in canonical units from a graph's values (KeyError when not computed)."""
     rec = record_name(row)
-    q = float(values[f"{rec}.{METRICS[row.metric].quantity}"])
+    q = float(values[f"{rec}.{quantity_of(row)}"])
     if row.metric == "decode_tokens_per_s":
         return 1.0 / q                                      # 1 token / itl
     if row.metric == "kv_cache_blocks":
@@ -616,7 +685,7 @@ def _generalise(spec: Any, rows: Sequence[Row], results: Mapping[str, RowResult]
     if not timed:
         return None, {}
     compiled = calibrate.compile_rows(spec, [
-        (r.id, r.metric, calibrate.source_of(r.source), f"{record_name(r)}.{METRICS[r.metric].quantity}",
+        (r.id, r.metric, calibrate.source_of(r.source), f"{record_name(r)}.{quantity_of(r)}",
          r.value * _CANONICAL[r.unit], r.metric == "decode_tokens_per_s") for r in timed], list(calibrate.FACTORS))
     return (calibrate.generalisation(compiled, list(METRICS)),
             calibrate.defaults(spec, record_name(timed[0])))
@@ -633,6 +702,9 @@ def run(csv_path: Path | None = None) -> Validation:
     good: list[Row] = []
     for row in rows:
         res = results[row.id] = RowResult(row)
+        res.unmapped = unmapped_reason(row)
+        if res.unmapped is not None:
+            continue
         try:
             res.spec = row_spec(row)
             res.measured = row.value
@@ -723,7 +795,7 @@ def _row_table(v: Validation) -> str:
              "|---|---|---|---|---:|---:|---|---:|---:|---:|---:|---|"]
     for r in v.rows:
         row = r.row
-        pred = "FAILED" if r.failure else _fmt(r.predicted)
+        pred = "FAILED" if r.failure else "unmapped" if r.unmapped else _fmt(r.predicted)
         mark = " †" if r.id in KNOWN_OUTLIERS else ""
         lines.append(f"| {row.id}{mark} | {row.model} | {row.weights} | {row.gpu} | {row.tp} | "
                      f"{row.batch or '—'} | {row.metric} | {_fmt(r.measured)} {row.unit} | {pred} | "
@@ -804,6 +876,12 @@ def markdown(v: Validation) -> str:
         "rows only); † = a known outlier, explained below.\n",
         _row_table(v),
     ]
+    if v.unmapped:
+        out.append("## Rows not predicted (unmapped)\n")
+        out.append("Well-formed published rows the model does not read yet; each stays in the set "
+                   "with its reason (`unmapped_reason` in solver/validation.py).\n")
+        out += [f"- **{r.id}** ({r.row.framework}, {r.row.gpu}, tp {r.row.tp}): {r.unmapped}\n"
+                for r in v.unmapped]
     if v.failures:
         out.append("## Rows that could not be predicted\n")
         out += [f"- **{r.id}**: {r.failure}\n" for r in v.failures]
@@ -845,6 +923,10 @@ def text_report(v: Validation) -> str:
             lines.append(f"{row.id:6} {row.model[:20]:20} {gpu:18} {row.tp:>2} {row.batch or '-':>5} "
                          f"{row.metric:28} FAILED: {r.failure}")
             continue
+        if r.unmapped:
+            lines.append(f"{row.id:6} {row.model[:20]:20} {gpu:18} {row.tp:>2} {row.batch or '-':>5} "
+                         f"{row.metric:28} unmapped: {r.unmapped}")
+            continue
         ok = {None: "", True: "ok", False: "NO"}[r.bound_ok]
         lines.append(f"{row.id:6} {row.model[:20]:20} {gpu:18} {row.tp:>2} {row.batch or '-':>5} "
                      f"{row.metric:28} {_fmt(r.measured):>10} {_fmt(r.predicted):>10} "
@@ -861,7 +943,8 @@ def text_report(v: Validation) -> str:
     if worst_row is not None:
         lines.append(f"{'all':28} {n:>4} {_pct(mape, False):>7}  {worst_row.id} {_pct(worst_row.error)}")
     lines.append("")
-    lines.append(f"{len(v.predicted)} of {len(v.rows)} rows predicted, {len(v.violations)} beat the physical "
+    lines.append(f"{len(v.predicted)} of {len(v.rows)} rows predicted ({len(v.unmapped)} unmapped), "
+                 f"{len(v.violations)} beat the physical "
                  f"bound; {v.seconds:.1f} s ({v.load_seconds:.1f} s loading and evaluating the spec)")
     return "\n".join(lines) + "\n"
 
