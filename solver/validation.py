@@ -44,7 +44,8 @@ __all__ = [
 # ================================================================================ name tables
 # CSV names -> catalog entries. Explicit: a name that is not here is a failed row, never a guess.
 MODELS: dict[str, str] = {
-    "Llama-2-7B": "models.llama_2_7b",       # TensorRT-LLM's 'LLaMA 7B' is Llama 2 (its engine config: vocab 32000; 4096 positions)
+    # TensorRT-LLM's 'LLaMA 7B' is Llama 2 (its engine config: vocab 32000; 4096 positions)
+    "Llama-2-7B": "models.llama_2_7b",
     "Llama-2-13B": "models.llama_2_13b",
     "Llama-2-70B": "models.llama_2_70b",     # TensorRT-LLM's 'LLaMA 70B' is Llama 2 70B
     "Llama-3-8B": "models.llama_3_8b",
