@@ -131,7 +131,9 @@ class Evaluator:
         self.graph = graph
         self.order = graph.upstream(list(graph.nodes))
         self.undefined: dict[str, str] = {}
-        self._known: dict[tuple[object, ...], Values] = {}     # the last few points evaluated
+        # the last few points evaluated, each with what was undefined AT that point (a point a
+        # solver probed, e.g. a queue at saturation, must not leave its reasons behind)
+        self._known: dict[tuple[object, ...], tuple[Values, dict[str, str]]] = {}
 
     def values(self, fixed: Mapping[str, sympy.Expr] | None = None,
                only: Iterable[str] | None = None) -> Values:
@@ -144,11 +146,13 @@ class Evaluator:
         key = (tuple(sorted(fixed.items(), key=lambda kv: kv[0])), None if only is None else tuple(only))
         found = self._known.get(key)
         if found is None:
-            found = self._values(fixed, only)
+            self.undefined = {}
+            found = (self._values(fixed, only), self.undefined)
             if len(self._known) >= KEEP_POINTS:
                 self._known.pop(next(iter(self._known)))
             self._known[key] = found
-        return dict(found)
+        self.undefined = dict(found[1])
+        return dict(found[0])
 
     def _values(self, fixed: dict[str, sympy.Expr], only: Iterable[str] | None) -> Values:
         order = self.graph.upstream(list(only)) if only is not None else self.order
