@@ -118,3 +118,11 @@ def test_diff_needs_two_specs_or_a_rev(capsys: pytest.CaptureFixture[str]) -> No
         main(["diff"])
     code, _, err = run(["diff", OLD], capsys)
     assert code == 2 and "--rev" in err
+
+
+def test_the_h200_spec_is_chat_on_another_gpu() -> None:
+    # The golden pair must differ in the GPU alone, or the diff shows more than the move it documents.
+    chat = (REPO / OLD).read_text(encoding="utf-8")
+    moved = chat.replace("on four H100 SXM GPUs", "on four H200 SXM GPUs").replace("gpus.h100_sxm", "gpus.h200_sxm")
+    assert (REPO / NEW).read_text(encoding="utf-8") == moved, \
+        "tests/golden/diff/chat-h200.infer must be specs/chat.infer with the GPU moved: rewrite it from chat.infer"

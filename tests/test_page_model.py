@@ -41,7 +41,8 @@ def test_the_page_is_one_file_that_names_no_url(tmp_path: Path) -> None:
     out = tmp_path / "chat.html"
     assert main(["page", str(CHAT), "-o", str(out)]) == 0
     html = out.read_text(encoding="utf-8")
-    assert len(html.encode()) < 400_000          # ~270 KiB: the formulas of every catalog entry
+    # ~400 KiB: the formulas of every catalog entry (25+ GPUs, 40+ models, engines); a phone loads it offline
+    assert len(html.encode()) < 600_000
     names = html.replace('"http://www.w3.org/2000/svg"', "")      # SVG's namespace: a name, never fetched
     assert not re.search(r"https?://|//cdn|<link|<script src|fetch\(|XMLHttpRequest|import\(", names)
     assert "default-src 'none'" in html          # the browser refuses any request, too
