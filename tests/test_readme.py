@@ -24,7 +24,7 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 
 def test_tests_read_nothing_outside_the_repository() -> None:
-    # A user's clone has no ../shared beside it: whatever a test needs is copied into the repo.
+    # A user's clone has only the repository: whatever a test needs is copied into it.
     outside = re.compile(r"""\.\./shared|parent\s*/\s*["']shared["']|/work/shared""")
     offenders = [p.relative_to(REPO).as_posix() for p in (REPO / "tests").rglob("*.py")
                  if p.name != "test_readme.py" and outside.search(p.read_text(encoding="utf-8"))]
