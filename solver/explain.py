@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import sympy
 from sympy.printing.str import StrPrinter
@@ -78,15 +78,31 @@ def display_unit(node: Node | None) -> str | None:
 def show_formula(expr: ast.Expr, context: str, graph: Graph,
                  values: Mapping[str, sympy.Basic] | None = None, parent: int = 0) -> str:
     """The expression as written; with `values`, each name read is replaced by its value."""
-    def again(e: ast.Expr, p: int = 0) -> str:
-        return show_formula(e, context, graph, values, p)
+    if values is None:
+        return print_formula(expr, context, graph, lambda ref, p: None, parent)
 
-    if isinstance(expr, (ast.Name, ast.Attribute)) and values is not None:
+    def value_text(ref: str, p: int) -> str | None:
+        if ref not in values:
+            return None
+        node = graph.nodes[ref]
+        text = convert(values[ref], node.dim, display_unit(node), graph.texts).text
+        return f"({text})" if p >= 6 and " " in text and "/" in text else text
+
+    return print_formula(expr, context, graph, value_text, parent)
+
+
+def print_formula(expr: ast.Expr, context: str, graph: Graph,
+                  leaf: Callable[[str, int], str | None], parent: int = 0) -> str:
+    """The expression as written, each name read (a quantity of the graph) shown as `leaf` says;
+    a leaf of None prints the name. `parent` is the precedence around the expression."""
+    def again(e: ast.Expr, p: int = 0) -> str:
+        return print_formula(e, context, graph, leaf, p)
+
+    if isinstance(expr, (ast.Name, ast.Attribute)):
         ref = graph.refs.get((context, expr.span))
-        if ref is not None and ref in values:
-            node = graph.nodes[ref]
-            text = convert(values[ref], node.dim, display_unit(node), graph.texts).text
-            return f"({text})" if parent >= 6 and " " in text and "/" in text else text
+        shown = leaf(ref, parent) if ref is not None else None
+        if shown is not None:
+            return shown
     if isinstance(expr, ast.Attribute):
         return f"{again(expr.obj, 9)}.{expr.name}"
     if isinstance(expr, ast.Unary):

@@ -22,10 +22,9 @@ from lang import syntax as ast
 from lang.graph import Graph, Node
 from lang.lower import _EXACT_POWER_BITS
 from lang.reads import recording
-from lang.resolve import source_text
 from lang.units import BOOL, TEXT, Dim, format_dim
 from solver import fastpath
-from solver.explain import _PRECEDENCE, _SHOW_OP, display_unit, is_flag
+from solver.explain import display_unit, is_flag, print_formula
 from solver.margins import split
 from solver.quantities import _LADDERS, unit_factor
 
@@ -127,31 +126,13 @@ def template(expr: ast.Expr, context: str, graph: Graph, values: Any, slots: lis
              parent: int = 0) -> str:
     """`solver.explain.show_formula` with values, as text where each value read is a slot
     (`\x01i\x01`; slots[i] = [quantity, precedence around it]) filled in at answer time."""
-    def again(e: ast.Expr, p: int = 0) -> str:
-        return template(e, context, graph, values, slots, p)
+    def slot(ref: str, p: int) -> str | None:
+        if ref not in values:
+            return None
+        slots.append([ref, p])
+        return f"\x01{len(slots) - 1}\x01"
 
-    if isinstance(expr, (ast.Name, ast.Attribute)):
-        ref = graph.refs.get((context, expr.span))
-        if ref is not None and ref in values:
-            slots.append([ref, parent])
-            return f"\x01{len(slots) - 1}\x01"
-    if isinstance(expr, ast.Attribute):
-        return f"{again(expr.obj, 9)}.{expr.name}"
-    if isinstance(expr, ast.Unary):
-        inner = again(expr.operand, 7)
-        return f"not {inner}" if expr.op == "not" else f"{expr.op}{inner}"
-    if isinstance(expr, ast.Binary):
-        prec = _PRECEDENCE[expr.op]
-        left = again(expr.left, prec + (1 if expr.op == "^" else 0))
-        right = again(expr.right, prec + (0 if expr.op == "^" else 1))
-        text = f"{left} {_SHOW_OP.get(expr.op, expr.op)} {right}"
-        return f"({text})" if parent > prec else text
-    if isinstance(expr, ast.Conditional):
-        text = f"if {again(expr.test)} then {again(expr.then)} else {again(expr.otherwise)}"
-        return f"({text})" if parent else text
-    if isinstance(expr, ast.Call):
-        return f"{expr.func}({', '.join(again(a) for a in expr.args)})"
-    return source_text(expr, parent)
+    return print_formula(expr, context, graph, slot, parent)
 
 
 def forward(spec: Any, values: dict[str, Any], data: dict[str, Any]) -> None:
