@@ -294,10 +294,20 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from solver.sweep import run_sweep
+    from solver.sweep import SweepUsage
+    from solver.sweep_output import sweep_command
 
     spec = _load(args)
-    return run_sweep(spec, args)
+    try:
+        out = sweep_command(spec, args)
+    except SweepUsage as err:
+        print(render_all(err.diagnostics, spec.sources) if err.diagnostics else f"error: {err}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    print(out.table)
+    for path in out.wrote:
+        print(f"wrote {path}", file=sys.stderr)
+    return EXIT_OK
 
 
 def cmd_graph(args: argparse.Namespace) -> int:

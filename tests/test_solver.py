@@ -295,7 +295,7 @@ def test_sweep_command_table_and_csv(capsys, tmp_path: Path) -> None:
 
 
 def test_sweep_default_ranges(spec: Spec) -> None:
-    from solver.sweep import DEFAULT_POINTS, parse_vary
+    from solver.sweep_vary import DEFAULT_POINTS, parse_vary
 
     whole = parse_vary(spec, "context=1..64")
     assert whole.spacing == "whole" and len(whole.values) == 64
