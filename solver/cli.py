@@ -349,9 +349,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if getattr(args, "feature", None) == "vision":
         return _validate_vision(args)
     if getattr(args, "feature", None) == "speculation":
-        from solver.validate_speculation import run_cli
-
-        return run_cli(args)
+        return _validate_speculation(args)
     from solver.validation import run_validation
 
     if args.load:
@@ -375,6 +373,26 @@ def _validate_vision(args: argparse.Namespace) -> int:
     else:
         print(text, end="")
     return EXIT_OK if all(r.met for r in rows if r.predicted is not None) else 1
+
+
+def _validate_speculation(args: argparse.Namespace) -> int:
+    """`infer validate --feature speculation`: 1 when a target is missed, 2 when the CSV is unreadable."""
+    from solver import validate_speculation
+
+    try:
+        v = validate_speculation.run(getattr(args, "csv", None))
+    except (OSError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    text = validate_speculation.markdown(v) if args.markdown else validate_speculation.text_report(v)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        print(text, end="")
+    for r in v.failures:
+        print(f"error: row {r.row.id} could not be predicted: {r.reason}", file=sys.stderr)
+    return EXIT_OK if v.ok else 1
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

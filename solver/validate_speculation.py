@@ -17,11 +17,9 @@ Targets: batch-1 speedup rows MAPE <= 15 %; every row with batch > 1: the sign o
 
 from __future__ import annotations
 
-import argparse
 import csv
 import math
 import re
-import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +28,7 @@ from pathlib import Path
 __all__ = ["FEATURE_COLUMNS", "MAPE_TARGET", "LengthCheck", "Mapped", "SDResult", "SDRow",
            "SpeculationValidation", "accepted_length_of", "alpha_for", "batch_of", "default_csv", "engine_rule",
            "expected_tokens", "fit_overheads", "length_checks", "load_sd_rows", "map_row", "markdown",
-           "method_of", "run", "run_cli", "spec_text", "text_report"]
+           "method_of", "run", "spec_text", "text_report"]
 
 MAPE_TARGET = 0.15
 
@@ -577,22 +575,3 @@ def text_report(v: SpeculationValidation) -> str:
     lines += ["", f"batch-1 speedup MAPE {100 * v.mape:.1f} % over {len(v.of_kind('batch-1 speedup'))} rows "
               f"(target <= {100 * MAPE_TARGET:.0f} %); sign at batch > 1: {right} of {total} right"]
     return "\n".join(lines) + "\n"
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    """0 when both targets are met, 1 otherwise, 2 when the CSV is missing or malformed."""
-    try:
-        v = run(getattr(args, "csv", None))
-    except (OSError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    text = markdown(v) if getattr(args, "markdown", False) else text_report(v)
-    output: Path | None = getattr(args, "output", None)
-    if output:
-        output.write_text(text, encoding="utf-8")
-        print(f"wrote {output}")
-    else:
-        print(text, end="")
-    for r in v.failures:
-        print(f"error: row {r.row.id} could not be predicted: {r.reason}", file=sys.stderr)
-    return 0 if v.ok else 1

@@ -133,14 +133,17 @@ def test_docs_hold_the_current_table(result: S.SpeculationValidation) -> None:
 
 def test_cli(result: S.SpeculationValidation, tmp_path: Path, capsys: pytest.CaptureFixture[str],
              monkeypatch: pytest.MonkeyPatch) -> None:
+    from solver import cli
+
     monkeypatch.setattr(S, "run", lambda csv=None: result)      # the module's run, already computed
     out = tmp_path / "s.md"
-    assert S.run_cli(argparse.Namespace(csv=None, markdown=True, output=out)) == 0
+    assert cli._validate_speculation(argparse.Namespace(csv=None, markdown=True, output=out)) == 0
     assert out.read_text(encoding="utf-8").startswith("## Speculative decoding")
-    assert S.run_cli(argparse.Namespace(csv=None, markdown=False, output=None)) == 0
+    assert cli._validate_speculation(argparse.Namespace(csv=None, markdown=False, output=None)) == 0
     assert "MAPE" in capsys.readouterr().out
     monkeypatch.undo()
-    assert S.run_cli(argparse.Namespace(csv=tmp_path / "absent.csv", markdown=False, output=None)) == 2
+    absent = argparse.Namespace(csv=tmp_path / "absent.csv", markdown=False, output=None)
+    assert cli._validate_speculation(absent) == 2
 
 
 @pytest.mark.parametrize(("alpha", "k"), [(Fraction(1, 2), 1), (Fraction(7, 10), 3), (Fraction(9, 10), 7)])
