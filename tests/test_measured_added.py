@@ -100,3 +100,19 @@ def test_rows_without_a_batch_are_read_at_saturation_or_listed(rows: list[V.Row]
             assert reason.strip(), r.id
     assert V.unmapped_reason(next(r for r in rows if r.id == "SG1")) is not None      # ShareGPT lengths
     assert V.unmapped_reason(next(r for r in rows if r.id == "TO1")) is None          # fixed 128/128
+
+
+def test_throughput_sources_beyond_tensorrt_llm_are_read(rows: list[V.Row]) -> None:
+    """Issue 9 section 3: the P* throughput rows (LMDeploy, vLLM, TensorRT-LLM blog; gpustack's
+    ShareGPT runs) map to their engine records and metrics, or are listed with their reason."""
+    by_id = {r.id: r for r in rows}
+    lmdeploy = [r for r in rows if r.id.startswith("PL")]
+    assert len(lmdeploy) >= 30
+    for r in lmdeploy:
+        assert V.engine_for(r.framework) == "lmdeploy" and r.batch and r.prompt and r.output, r.id
+        assert V.unmapped_reason(r) is None and V.quantity_of(r) == "static_throughput_per_gpu", r.id
+    assert V.engine_for(by_id["PU1"].framework) == "vllm" and V.quantity_of(by_id["PU1"]) == "static_throughput_per_gpu"
+    assert V.unmapped_reason(by_id["PN1"]) is None and V.quantity_of(by_id["PN1"]) == "max_throughput_per_gpu"
+    for rid, engine in (("PG1", "vllm"), ("PG2", "sglang"), ("PG3", "tensorrt_llm")):
+        assert V.engine_for(by_id[rid].framework) == engine
+        assert "varying prompt and output lengths" in (V.unmapped_reason(by_id[rid]) or ""), rid
