@@ -98,6 +98,12 @@ PRECISIONS: dict[str, str] = {
     "int4-g32": "precisions.int4_bf16_zeros { group_size = 32 }",
     # MLC q4f16_1: int4 with one fp16 scale per 32 and no zero point (mlc-llm quantization registry)
     "int4-g32-sym": "precisions.int4 { group_size = 32, scale_bits = 16 }",
+    # llama.cpp GGUF Q4_0: blocks of 32 4-bit weights with one fp16 scale, no zero point (ggml-common.h
+    # block_q4_0: ggml_half d; uint8_t qs[16]): 4.5 bits a weight, the MLC q4f16_1 layout
+    "q4_0": "precisions.int4 { group_size = 32, scale_bits = 16 }",
+    # AWQ int4, group 128 (lmdeploy lite auto_awq --w-group-size 128 default): an fp16 scale and a zero
+    # per group; precisions.int4 counts the zero packed as 4 bits (TurboMind's own layout may keep it wider)
+    "int4-awq-g128": "precisions.int4",
 }
 
 # The roofline at efficiency 1: every efficiency factor of serving.deployment at 100 % and the
@@ -353,6 +359,8 @@ class Metric:
 METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("decode_tokens_per_s", "itl", "rate", ("token/s",), "1 token / `itl`"),
     Metric("ttft", "ttft", "time", ("ms", "s"), "`ttft`"),
+    # one sequence's time between tokens at the row's batch (a median where the source gives percentiles)
+    Metric("itl", "itl", "time", ("ms",), "`itl`"),
     Metric("output_tokens_per_s_per_gpu", "static_throughput_per_gpu", "rate", ("token/s",),
            "`static_throughput_per_gpu` (a row at max load, with no batch: `max_throughput_per_gpu`, "
            "the throughput at the largest batch that fits)"),
@@ -484,6 +492,34 @@ KNOWN_OUTLIERS.update({
               "comm_efficiency is the term that differs; not explained."),
     "GF25": ("Llama-3.1-70B bf16 on TP2: 70.5 GB of weights on each 80 GB GPU; docs/serving.md "
              "notes its slowness is not in the physics (the other gpt-fast 70B rows fit)."),
+})
+
+# Rows of the latency sources added for issue 9 (LM*, LW*, LR*, LC*) further off than FAR.
+_SHORT_TTFT_LMDEPLOY = (
+    "First token of a 1- or 128-token prompt on LMDeploy v0.1.0a1 (TurboMind), batch 1: predicted "
+    "too fast. The 1-token prompt's FTL (11 ms for Llama 2 7B) is already above the same table's "
+    "median decode step (9-10 ms), so the measurement carries a fixed per-request cost (the "
+    "benchmark thread's request hand-off and the streaming callback) the model has no term for; "
+    "the 2048-token rows of the same table (LM6, LM13, LM20) are within 6 %. Shared with TF1; a "
+    "hypothesis, not settled by these rows.")
+_TP4_LMDEPLOY = (
+    "Llama-2-70B fp16 on 4 x A100 (TurboMind v0.1.0a1), batch 1-16: predicted 17-29 % too fast, the "
+    "one-sided lean issue 9 reports for TP4 batch-1 decode. The term that grows with TP is the "
+    "160 all-reduces a token (two per layer) at small-message latency; the same table's TP1 7B and "
+    "13B rows are within 9 %. Not settled by these rows.")
+_AWQ_4090 = (
+    "4-bit AWQ Llama 2 on one RTX 4090 (TurboMind), batch 1: predicted 25-29 % too slow. The "
+    "measured step is 4.8 ms (7B); the shared per-layer overhead alone (fitted on layers ten times "
+    "larger, as GF9 says) charges 32 x 72 us = 2.3 ms of it. Not explained further.")
+_AMD_VLLM_010 = (
+    "vLLM 0.10.0 (ROCm) on 8 x MI300X, FP8 Llama 3.1 70B/405B, batch 1-16: predicted too fast, "
+    "the lean of every AMD row in the set (GF13, GF33, OR*): the shared factors are fitted mostly "
+    "on NVIDIA rows and no AMD efficiency is invented.")
+KNOWN_OUTLIERS.update({
+    **dict.fromkeys(("LM4", "LM5", "LM12", "LM18", "LM19"), _SHORT_TTFT_LMDEPLOY),
+    **dict.fromkeys(("LM15", "LM16", "LM17", "LM21"), _TP4_LMDEPLOY),
+    **dict.fromkeys(("LW1", "LW2"), _AWQ_4090),
+    **dict.fromkeys(("LR5", "LR6", "LR7", "LR8", "LR9", "LR10", "LR11", "LR12"), _AMD_VLLM_010),
 })
 
 
@@ -891,8 +927,9 @@ def markdown(v: Validation) -> str:
         "per-metric table below no longer matches a fresh run).\n",
         "## Method\n",
         f"`validation/measured.csv` holds {len(v.rows)} published measurements of LLM inference "
-        "(batch-1 decode speed, time to first token, static-batch throughput, peak memory, KV-cache "
-        "capacity), each with its source (repository, file and commit, or issue) and a confidence "
+        "(batch-1 decode speed, small-batch inter-token latency, time to first token, static-batch "
+        "throughput, peak memory, KV-cache capacity), each with its source (repository, file and "
+        "commit, or issue) and a confidence "
         "grade (H: every setting stated; M: one inferred); `validation/README.md` describes the "
         "columns.\n",
         "`infer validate` turns every row into a `serving.deployment` record (`solver/validation.py` "
@@ -929,7 +966,8 @@ def markdown(v: Validation) -> str:
         "Targets, in-sample: KV capacity within 2 % on every row (known outliers excepted, each "
         "explained below); batch-1 decode MAPE <= 15 %; TTFT MAPE <= 25 %; static-batch throughput "
         "MAPE <= 25 %. Leave-one-source-out (issue 9): batch-1 decode MAPE <= 10 %, TTFT <= 15 %, "
-        "throughput <= 15 %, each with a mean signed error within ±5 %; KV capacity depends on no "
+        "throughput <= 15 %, each with a mean signed error within ±5 %; small-batch `itl` (the decode "
+        "step of batch-1 decode at batch 2-64) is held to batch-1 decode's 10 %; KV capacity depends on no "
         "fitted factor, so its LOSO error is its in-sample error. Peak memory has no target "
         "(three rows, one engine).\n",
         _generalisation_section(v),
