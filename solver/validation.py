@@ -66,6 +66,9 @@ MODELS: dict[str, str] = {
     "Qwen3-30B-A3B": "models.qwen3_30b_a3b",
     "GPT-6.7B": "models.gpt_6_7b",
     "GPT-1.3B": "models.gpt_1_3b",
+    # OpenLLaMA 7B v2 has LLaMA 7B's shape with 2048 positions (ggml-org/ci logs, llm_load_print_meta: n_vocab
+    # 32000, n_embd 4096, n_head 32, n_head_kv 32, n_layer 32, n_ff 11008, n_ctx_train 2048)
+    "OpenLLaMA-7B-v2": "models.llama_2_7b { max_context = 2048 token }",
 }
 
 GPUS: dict[str, str] = {
@@ -83,6 +86,10 @@ GPUS: dict[str, str] = {
     "Apple-M3-Max-40c-64GB": "gpus.apple_m3_max { memory = 64 GB }",
     "MI250X-1GCD": "gpus.mi250x_gcd",
     "MI300X-192GB": "gpus.mi300x",
+    # the PCIe card: 16 GB and 112 TFLOPS of fp16 tensor math (NVIDIA V100 datasheet, PCIe column; the
+    # SXM2 entry's 125); the same 900 GB/s
+    "V100-PCIE-16GB": ("gpus.v100 { memory = 16 GB, fp16_flops = 112 TFLOPS, bf16_flops = 112 TFLOPS, "
+                       "fp8_flops = 112 TFLOPS, fp4_flops = 112 TFLOPS }"),
     # VM2's card: 22.07 GiB reported is a 24 GB GDDR6 part with ECC on (24 GiB x 15/16 less the
     # driver's share), an A10/L4-class card: gpus.a10 (docs/serving.md, device_memory).
     "24GB-class GPU reporting 22.07 GiB": "gpus.a10",
@@ -104,6 +111,10 @@ PRECISIONS: dict[str, str] = {
     # AWQ int4, group 128 (lmdeploy lite auto_awq --w-group-size 128 default): an fp16 scale and a zero
     # per group; precisions.int4 counts the zero packed as 4 bits (TurboMind's own layout may keep it wider)
     "int4-awq-g128": "precisions.int4",
+    # GGUF Q8_0: 32 int8 weights and one fp16 scale (8.5 bits); Q4_1: 32 4-bit weights, an fp16 scale and an fp16
+    # minimum (5 bits) (ggml-common.h block_q8_0, block_q4_1)
+    "q8_0": "precisions.int8 { group_size = 32, scale_bits = 16 }",
+    "q4_1": "precisions.int4 { group_size = 32, scale_bits = 32 }",
 }
 
 # The roofline at efficiency 1: every efficiency factor of serving.deployment at 100 % and the
@@ -515,7 +526,14 @@ _AMD_VLLM_010 = (
     "vLLM 0.10.0 (ROCm) on 8 x MI300X, FP8 Llama 3.1 70B/405B, batch 1-16: predicted too fast, "
     "the lean of every AMD row in the set (GF13, GF33, OR*): the shared factors are fitted mostly "
     "on NVIDIA rows and no AMD efficiency is invented.")
+_Q4_V100 = (
+    "Q4_0 OpenLLaMA 7B on a V100 with llama.cpp build 1391 (Oct 2023): predicted 16 % too fast. The "
+    "row's own log gives the cause: 3.56 GiB x 115 tokens/s is 440 GB/s, 49 % of the card's 900 GB/s, "
+    "where the F16 run of the same CI job (LG1) streams 711 GB/s (79 %); that build's 4-bit kernels "
+    "reach a smaller share of the bandwidth than the shared dequant_efficiency (fitted mostly on "
+    "gpt-fast and TensorRT-LLM kernels) gives them. Q4_1 (LG3, +13 %) leans the same way.")
 KNOWN_OUTLIERS.update({
+    "LG4": _Q4_V100,
     **dict.fromkeys(("LM4", "LM5", "LM12", "LM18", "LM19"), _SHORT_TTFT_LMDEPLOY),
     **dict.fromkeys(("LM15", "LM16", "LM17", "LM21"), _TP4_LMDEPLOY),
     **dict.fromkeys(("LW1", "LW2"), _AWQ_4090),
