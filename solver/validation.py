@@ -67,6 +67,9 @@ MODELS: dict[str, str] = {
     "Qwen3-14B": "models.qwen3_14b",                   # gpustack performance lab (Qwen/Qwen3-14B)
     "GPT-6.7B": "models.gpt_6_7b",
     "GPT-1.3B": "models.gpt_1_3b",
+    # OpenLLaMA 7B v2 has LLaMA 7B's shape with 2048 positions (ggml-org/ci logs, llm_load_print_meta: n_vocab
+    # 32000, n_embd 4096, n_head 32, n_head_kv 32, n_layer 32, n_ff 11008, n_ctx_train 2048)
+    "OpenLLaMA-7B-v2": "models.llama_2_7b { max_context = 2048 token }",
 }
 
 GPUS: dict[str, str] = {
@@ -84,6 +87,10 @@ GPUS: dict[str, str] = {
     "Apple-M3-Max-40c-64GB": "gpus.apple_m3_max { memory = 64 GB }",
     "MI250X-1GCD": "gpus.mi250x_gcd",
     "MI300X-192GB": "gpus.mi300x",
+    # the PCIe card: 16 GB and 112 TFLOPS of fp16 tensor math (NVIDIA V100 datasheet, PCIe column; the
+    # SXM2 entry's 125); the same 900 GB/s
+    "V100-PCIE-16GB": ("gpus.v100 { memory = 16 GB, fp16_flops = 112 TFLOPS, bf16_flops = 112 TFLOPS, "
+                       "fp8_flops = 112 TFLOPS, fp4_flops = 112 TFLOPS }"),
     # VM2's card: 22.07 GiB reported is a 24 GB GDDR6 part with ECC on (24 GiB x 15/16 less the
     # driver's share), an A10/L4-class card: gpus.a10 (docs/serving.md, device_memory).
     "24GB-class GPU reporting 22.07 GiB": "gpus.a10",
@@ -99,6 +106,16 @@ PRECISIONS: dict[str, str] = {
     "int4-g32": "precisions.int4_bf16_zeros { group_size = 32 }",
     # MLC q4f16_1: int4 with one fp16 scale per 32 and no zero point (mlc-llm quantization registry)
     "int4-g32-sym": "precisions.int4 { group_size = 32, scale_bits = 16 }",
+    # llama.cpp GGUF Q4_0: blocks of 32 4-bit weights with one fp16 scale, no zero point (ggml-common.h
+    # block_q4_0: ggml_half d; uint8_t qs[16]): 4.5 bits a weight, the MLC q4f16_1 layout
+    "q4_0": "precisions.int4 { group_size = 32, scale_bits = 16 }",
+    # AWQ int4, group 128 (lmdeploy lite auto_awq --w-group-size 128 default): an fp16 scale and a zero
+    # per group; precisions.int4 counts the zero packed as 4 bits (TurboMind's own layout may keep it wider)
+    "int4-awq-g128": "precisions.int4",
+    # GGUF Q8_0: 32 int8 weights and one fp16 scale (8.5 bits); Q4_1: 32 4-bit weights, an fp16 scale and an fp16
+    # minimum (5 bits) (ggml-common.h block_q8_0, block_q4_1)
+    "q8_0": "precisions.int8 { group_size = 32, scale_bits = 16 }",
+    "q4_1": "precisions.int4 { group_size = 32, scale_bits = 32 }",
 }
 
 # The roofline at efficiency 1: every efficiency factor of serving.deployment at 100 % and the
@@ -354,6 +371,8 @@ class Metric:
 METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("decode_tokens_per_s", "itl", "rate", ("token/s",), "1 token / `itl`"),
     Metric("ttft", "ttft", "time", ("ms", "s"), "`ttft`"),
+    # one sequence's time between tokens at the row's batch (a median where the source gives percentiles)
+    Metric("itl", "itl", "time", ("ms",), "`itl`"),
     Metric("output_tokens_per_s_per_gpu", "static_throughput_per_gpu", "rate", ("token/s",),
            "`static_throughput_per_gpu` (a row at max load, with no batch: `max_throughput_per_gpu`, "
            "the throughput at the largest batch that fits)"),
@@ -485,6 +504,41 @@ KNOWN_OUTLIERS.update({
               "comm_efficiency is the term that differs; not explained."),
     "GF25": ("Llama-3.1-70B bf16 on TP2: 70.5 GB of weights on each 80 GB GPU; docs/serving.md "
              "notes its slowness is not in the physics (the other gpt-fast 70B rows fit)."),
+})
+
+# Rows of the latency sources added for issue 9 (LM*, LW*, LR*, LC*) further off than FAR.
+_SHORT_TTFT_LMDEPLOY = (
+    "First token of a 1- or 128-token prompt on LMDeploy v0.1.0a1 (TurboMind), batch 1: predicted "
+    "too fast. The 1-token prompt's FTL (11 ms for Llama 2 7B) is already above the same table's "
+    "median decode step (9-10 ms), so the measurement carries a fixed per-request cost (the "
+    "benchmark thread's request hand-off and the streaming callback) the model has no term for; "
+    "the 2048-token rows of the same table (LM6, LM13, LM20) are within 6 %. Shared with TF1; a "
+    "hypothesis, not settled by these rows.")
+_TP4_LMDEPLOY = (
+    "Llama-2-70B fp16 on 4 x A100 (TurboMind v0.1.0a1), batch 1-16: predicted 17-29 % too fast, the "
+    "one-sided lean issue 9 reports for TP4 batch-1 decode. The term that grows with TP is the "
+    "160 all-reduces a token (two per layer) at small-message latency; the same table's TP1 7B and "
+    "13B rows are within 9 %. Not settled by these rows.")
+_AWQ_4090 = (
+    "4-bit AWQ Llama 2 on one RTX 4090 (TurboMind), batch 1: predicted 25-29 % too slow. The "
+    "measured step is 4.8 ms (7B); the shared per-layer overhead alone (fitted on layers ten times "
+    "larger, as GF9 says) charges 32 x 72 us = 2.3 ms of it. Not explained further.")
+_AMD_VLLM_010 = (
+    "vLLM 0.10.0 (ROCm) on 8 x MI300X, FP8 Llama 3.1 70B/405B, batch 1-16: predicted too fast, "
+    "the lean of every AMD row in the set (GF13, GF33, OR*): the shared factors are fitted mostly "
+    "on NVIDIA rows and no AMD efficiency is invented.")
+_Q4_V100 = (
+    "Q4_0 OpenLLaMA 7B on a V100 with llama.cpp build 1391 (Oct 2023): predicted 16 % too fast. The "
+    "row's own log gives the cause: 3.56 GiB x 115 tokens/s is 440 GB/s, 49 % of the card's 900 GB/s, "
+    "where the F16 run of the same CI job (LG1) streams 711 GB/s (79 %); that build's 4-bit kernels "
+    "reach a smaller share of the bandwidth than the shared dequant_efficiency (fitted mostly on "
+    "gpt-fast and TensorRT-LLM kernels) gives them. Q4_1 (LG3, +13 %) leans the same way.")
+KNOWN_OUTLIERS.update({
+    "LG4": _Q4_V100,
+    **dict.fromkeys(("LM4", "LM5", "LM12", "LM18", "LM19"), _SHORT_TTFT_LMDEPLOY),
+    **dict.fromkeys(("LM15", "LM16", "LM17", "LM21"), _TP4_LMDEPLOY),
+    **dict.fromkeys(("LW1", "LW2"), _AWQ_4090),
+    **dict.fromkeys(("LR5", "LR6", "LR7", "LR8", "LR9", "LR10", "LR11", "LR12"), _AMD_VLLM_010),
 })
 
 
@@ -924,8 +978,9 @@ def markdown(v: Validation) -> str:
         "per-metric table below no longer matches a fresh run).\n",
         "## Method\n",
         f"`validation/measured.csv` holds {len(v.rows)} published measurements of LLM inference "
-        "(batch-1 decode speed, time to first token, static-batch throughput, peak memory, KV-cache "
-        "capacity), each with its source (repository, file and commit, or issue) and a confidence "
+        "(batch-1 decode speed, small-batch inter-token latency, time to first token, static-batch "
+        "throughput, peak memory, KV-cache capacity), each with its source (repository, file and "
+        "commit, or issue) and a confidence "
         "grade (H: every setting stated; M: one inferred); `validation/README.md` describes the "
         "columns.\n",
         "`infer validate` turns every row into a `serving.deployment` record (`solver/validation.py` "
@@ -962,7 +1017,8 @@ def markdown(v: Validation) -> str:
         "Targets, in-sample: KV capacity within 2 % on every row (known outliers excepted, each "
         "explained below); batch-1 decode MAPE <= 15 %; TTFT MAPE <= 25 %; static-batch throughput "
         "MAPE <= 25 %. Leave-one-source-out (issue 9): batch-1 decode MAPE <= 10 %, TTFT <= 15 %, "
-        "throughput <= 15 %, each with a mean signed error within ±5 %; KV capacity depends on no "
+        "throughput <= 15 %, each with a mean signed error within ±5 %; small-batch `itl` (the decode "
+        "step of batch-1 decode at batch 2-64) is held to batch-1 decode's 10 %; KV capacity depends on no "
         "fitted factor, so its LOSO error is its in-sample error. Peak memory has no target "
         "(three rows, one engine).\n",
         _generalisation_section(v),
