@@ -65,13 +65,25 @@ FACTORS: dict[str, Factor] = {f.name: f for f in (
     Factor("layer_overhead", 30e-6, 2e-6, 100e-6,
            "fixed time per layer per step: the gaps and tails of ~10 kernels a layer; a CUDA graph "
            "replays a kernel every ~1-5 us (NVIDIA CUDA graphs blog, 2019), so 2-100 us a layer."),
-    Factor("comm_efficiency", 0.50, 0.20, 0.90,
+    Factor("kernel_launch", 4e-6, 1e-6, 10e-6,
+           "host time to enqueue one kernel without CUDA graphs (TensorRT engines run by "
+           "gptSessionBenchmark, eager prefill), paid on top of the GPU's work: CUDA launch "
+           "latency is 2-5 us a kernel (NVIDIA, Getting Started with CUDA Graphs, 2019); up to "
+           "10 us with a framework's dispatch."),
+    Factor("comm_efficiency", 0.70, 0.60, 0.90,
            "share of the link bandwidth an all-reduce's data term reaches: nccl-tests bus "
-           "bandwidth on NVLink is 70-85 % of the link for large messages, less for small ones."),
+           "bandwidth on NVLink is 70-85 % of the link for large messages (the prefill and "
+           "large-batch all-reduces of 2-32 MB); small messages are latency-bound, and their "
+           "latency is a separate term (NCCL's base + per-hop latency, or the custom all-reduce), "
+           "so the data term needs no share below 60 %."),
     Factor("overlap_residual", 0.30, 0.0, 1.0,
            "the part of the shorter of compute and memory time a kernel does NOT hide: 0 = the "
            "roofline max (perfect overlap), 1 = their sum (no overlap)."),
 )}
+
+
+# factors that are times (seconds), shown in microseconds
+TIME_FACTORS = frozenset({"layer_overhead", "kernel_launch"})
 
 
 @dataclass(frozen=True)
@@ -132,10 +144,20 @@ def compile_rows(spec: object, rows: Sequence[tuple[str, str, str, str, float, b
     return out
 
 
+# Huber's robust loss on the log error (Huber 1964): quadratic within HUBER_SCALE, linear beyond,
+# so a row off by far more than the model's typical error (physics the model does not have:
+# an engine's MoE kernels, a vendor's collectives) pulls the shared factors no harder than a row
+# off by a little more than the scale. 0.15 is the set's own "far off" threshold (FAR).
+HUBER_SCALE = 0.15
+
+
 def _residuals(rows: Sequence[CompiledRow], x: np.ndarray) -> np.ndarray:
+    """Residuals whose squares sum to the Huber loss of log(predicted / measured)."""
     with np.errstate(all="ignore"):
         pred = np.array([r.predict(x) for r in rows])
-    return np.log(np.where(pred > 0, pred, np.nan)) - np.log([r.measured for r in rows])
+    r = np.log(np.where(pred > 0, pred, np.nan)) - np.log([r.measured for r in rows])
+    big = np.abs(r) > HUBER_SCALE
+    return np.where(big, np.sign(r) * np.sqrt(np.abs(2 * HUBER_SCALE * np.abs(r) - HUBER_SCALE ** 2)), r)
 
 
 def fit(rows: Sequence[CompiledRow], names: Sequence[str] | None = None,
@@ -279,7 +301,7 @@ def _p(x: float, signed: bool = False) -> str:
 
 
 def _value(name: str, x: float) -> str:
-    return f"{x * 1e6:.1f} us" if name == "layer_overhead" else f"{100 * x:.1f} %"
+    return f"{x * 1e6:.1f} us" if name in TIME_FACTORS else f"{100 * x:.1f} %"
 
 
 def markdown(g: Generalisation, stdlib: Mapping[str, float]) -> str:
@@ -326,3 +348,36 @@ def markdown(g: Generalisation, stdlib: Mapping[str, float]) -> str:
         out.append(f"| {source} | " + " | ".join(_value(n, fitted[n]) for n in names) + " |")
     out.append("")
     return "\n".join(out) + "\n"
+
+
+def _stdlib_value(name: str, x: float) -> str:
+    """A factor as serving.infer writes it: microseconds for times, else a percentage."""
+    return f"{x * 1e6:.3g} us" if name in TIME_FACTORS else f"{100 * x:.3g} %"
+
+
+def refit_lines(stdlib_text: str, fitted: Mapping[str, float]) -> list[tuple[str, str]]:
+    """(old line, new line) for every factor of serving.infer whose value is not the fit.
+
+    The value is replaced in place and the trailing comment kept in its column, so the stdlib
+    diff after a refit is one line per factor that moved:
+
+    >>> refit_lines("  mfu = 77 %                 # GEMM share\\n", {"mfu": 0.7573})
+    [('  mfu = 77 %                 # GEMM share', '  mfu = 75.7 %               # GEMM share')]
+    """
+    import re
+
+    out = []
+    for line in stdlib_text.splitlines():
+        m = re.match(r"^(\s+)(\w+) = ([0-9.]+ (?:%|us))(\s*)(#.*)?$", line)
+        if not m or m.group(2) not in fitted:
+            continue
+        name = m.group(2)
+        new_value = _stdlib_value(name, fitted[name])
+        if new_value == m.group(3):
+            continue
+        head = f"{m.group(1)}{name} = {new_value}"
+        if m.group(5):
+            column = len(line) - len(m.group(5))
+            head = head.ljust(column - 1) + " " + m.group(5)
+        out.append((line, head))
+    return out

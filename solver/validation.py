@@ -104,7 +104,7 @@ PRECISIONS: dict[str, str] = {
 # per-layer overhead at 0 (canonical values: a fraction, seconds).
 BOUND_INPUTS: dict[str, int] = {
     "mfu": 1, "mfu_8bit": 1, "mbu": 1, "dequant_efficiency": 1, "overlap_residual": 0,
-    "comm_efficiency": 1, "attention_efficiency": 1, "layer_overhead": 0,
+    "comm_efficiency": 1, "attention_efficiency": 1, "layer_overhead": 0, "kernel_launch": 0,
 }
 
 GiB = 2 ** 30
@@ -235,6 +235,8 @@ ENGINES: tuple[tuple[str, str], ...] = (
     ("tensorrt-llm 0.5", "tensorrt_llm_0_6"),
     ("tensorrt-llm 0.6", "tensorrt_llm_0_6"),
     ("tensorrt-llm 0.7", "tensorrt_llm_0_7"),
+    ("tensorrt-llm 0.9", "tensorrt_llm_0_9"),
+    ("tensorrt-llm trtllm-bench", "tensorrt_llm_bench"),
     ("tensorrt-llm", "tensorrt_llm"),
     ("trt-llm", "tensorrt_llm"),
     ("nim", "tensorrt_llm"),
@@ -1024,6 +1026,8 @@ def run_validation(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if getattr(args, "refit", False):
+        return _refit(v, write=getattr(args, "write", False))
     text = markdown(v) if getattr(args, "markdown", False) else text_report(v)
     output: Path | None = getattr(args, "output", None)
     if output:
@@ -1045,3 +1049,26 @@ def run_validation(args: argparse.Namespace) -> int:
         if r.far and r.id not in KNOWN_OUTLIERS:
             print(f"warning: row {r.id} is {_pct(r.error)} off and not a known outlier", file=sys.stderr)
     return 0 if v.ok else 1
+
+
+def _refit(v: Validation, write: bool) -> int:
+    """`infer validate --refit [--write]`: the stdlib/serving.infer lines the fit changes (solver/
+    calibrate.py, the same fit `infer validate` reports), and with --write the file updated."""
+    from solver.calibrate import refit_lines
+
+    if v.generalisation is None:
+        print("error: no timing row could be fitted", file=sys.stderr)
+        return 1
+    path = Path(__file__).resolve().parent.parent / "stdlib" / "serving.infer"
+    text = path.read_text(encoding="utf-8")
+    changes = refit_lines(text, v.generalisation.factors)
+    for old, new in changes:
+        print(f"- {old.strip()}\n+ {new.strip()}")
+    if not changes:
+        print("stdlib/serving.infer already holds the fit")
+    elif write:
+        for old, new in changes:
+            text = text.replace(old + "\n", new + "\n", 1)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path} ({len(changes)} factor(s) refitted); regenerate docs/validation.md next")
+    return 0
