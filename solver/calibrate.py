@@ -3,8 +3,9 @@
 Method, in five lines:
 1. Every timing row of `validation/measured.csv` is composed (`Evaluator.compose`) into a formula
    in the shared factors of `serving.deployment` only, and compiled to NumPy once.
-2. A factor set's loss is the sum over rows of log(predicted / measured)^2; Levenberg–Marquardt with
-   a numerical Jacobian minimises it in log space (factors stay positive), from a fixed prior.
+2. A factor set's loss is the sum over rows of Huber's loss of log(predicted / measured) (quadratic
+   within 0.15, linear beyond); Levenberg–Marquardt with a numerical Jacobian minimises it in log
+   space (factors stay positive), from a fixed prior.
 3. In-sample: one fit on every row. Leave-one-source-out (LOSO): for each source, a fit on all
    others, then a prediction of that source's rows: the error a new benchmark should expect.
 4. Per metric: in-sample MAPE, LOSO MAPE and LOSO mean signed error (the gap is the overfit).
@@ -311,7 +312,9 @@ def markdown(g: Generalisation, stdlib: Mapping[str, float]) -> str:
            "what a new benchmark should expect, `solver/calibrate.py` fits the factors again once per "
            "source (a publication: the `source` column without its commit) on every OTHER source, "
            "and predicts the held-out source's rows with them (leave-one-source-out, LOSO). The fit: "
-           "Levenberg–Marquardt on log(predicted / measured) over every timing row, each factor kept "
+           "Levenberg–Marquardt on Huber's robust loss of log(predicted / measured) (quadratic within "
+           "0.15, linear beyond: a row with physics the model lacks pulls no harder than one 15 % "
+           "off) over every timing row, each factor kept "
            "inside its physically plausible range (below); a factor no training row informs keeps "
            "its prior. The gap between in-sample and LOSO error is the overfit; the mean signed "
            "error shows a systematic lean (negative: predicted too slow for rates, too fast for "
@@ -339,7 +342,11 @@ def markdown(g: Generalisation, stdlib: Mapping[str, float]) -> str:
                    + ". `overlap_residual` at 100 % means the measurements prefer the plain sum of "
                    "compute and memory time to any overlap, which the roofline max would be: at "
                    "batch 1 compute is a few percent of the step either way, and at large static "
-                   "batches the GEMMs near the ridge behave as if they did not overlap.\n")
+                   "batches the GEMMs near the ridge behave as if they did not overlap. "
+                   "`comm_efficiency` at its 60 % floor means the rows with large all-reduces "
+                   "(TP static batches, the MI300X rows) want a slower data term than nccl-tests "
+                   "measure on an idle link; below that floor the share absorbed the TP prefill's "
+                   "error and the leave-one-source-out TTFT doubled.\n")
     out.append("### Factors fitted without each source\n")
     names = list(FACTORS)
     out.append("| source left out | " + " | ".join(f"`{n}`" for n in names) + " |")

@@ -240,6 +240,7 @@ ENGINES: tuple[tuple[str, str], ...] = (
     ("tensorrt-llm", "tensorrt_llm"),
     ("trt-llm", "tensorrt_llm"),
     ("nim", "tensorrt_llm"),
+    ("vllm v0 (rocm", "vllm_v0_rocm"),
     ("vllm v0", "vllm_v0"),
     ("vllm", "vllm"),
     ("sglang", "sglang"),

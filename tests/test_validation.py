@@ -238,11 +238,13 @@ def test_stdlib_factors_inside_their_plausible_ranges(result: V.Validation) -> N
 
 
 def test_stdlib_factors_are_the_fit(result: V.Validation) -> None:
+    from solver.calibrate import TIME_FACTORS
+
     g = result.generalisation
     assert g is not None
     for name, value in result.defaults.items():
         fitted = g.factors[name]
-        assert abs(value - fitted) <= 0.03 * max(abs(fitted), 1e-9) + 1e-3 * (name != "layer_overhead"), (
+        assert abs(value - fitted) <= 0.03 * max(abs(fitted), 1e-9) + 1e-3 * (name not in TIME_FACTORS), (
             f"stdlib/serving.infer's {name} = {value} is not the fit {fitted:.4g}: refit and update it")
 
 
@@ -252,7 +254,8 @@ def test_only_documented_factors_sit_at_a_bound(result: V.Validation) -> None:
     g = result.generalisation
     assert g is not None
     # overlap_residual at 100 %: the data prefer the sum (docs/validation.md says why)
-    assert set(at_bound(g.factors)) <= {"overlap_residual"}, at_bound(g.factors)
+    # comm_efficiency at its 60 % floor: the large all-reduces want a slower data term (docs/validation.md)
+    assert set(at_bound(g.factors)) <= {"overlap_residual", "comm_efficiency"}, at_bound(g.factors)
 
 
 def test_loso_targets(result: V.Validation) -> None:
