@@ -38,7 +38,8 @@ base = serving.deployment {
 int8_vllm = base { tp = 2, weights = precisions.int8, engine = engines.vllm }
 int8_gpt_fast = base { tp = 2, weights = precisions.int8, engine = engines.gpt_fast }
 replicated = base { dp = 2 }
-short_trt = base { engine = engines.tensorrt_llm, model = models.llama_3_1_8b, tp = 1, prompt = 512 token, output = 512 token }
+short_trt = base { engine = engines.tensorrt_llm, model = models.llama_3_1_8b, tp = 1, prompt = 512 token,
+                   output = 512 token }
 short_trt_bench = short_trt { engine = engines.tensorrt_llm_bench }
 """
 
