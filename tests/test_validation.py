@@ -288,15 +288,18 @@ def test_fit_recovers_known_factors() -> None:
         w = [rng.uniform(0.2, 3) for _ in names]
 
         def formula(*x: float, w: list[float] = w) -> float:
-            c = w[0] / x[0] + w[1] / x[1] + w[4] * x[4] * 1e4
-            m = w[2] / x[2] + w[3] / x[3] + w[5] / x[5]
-            return max(c, m) + x[6] * min(c, m)
+            f = dict(zip(names, x))
+            c = w[0] / f["mfu"] + w[1] / f["mfu_8bit"] + w[4] * f["layer_overhead"] * 1e4
+            m = (w[2] / f["mbu"] + w[3] / f["dequant_efficiency"] + w[5] / f["comm_efficiency"]
+                 + w[6] * f["kernel_launch"] * 1e5)
+            return max(c, m) + f["overlap_residual"] * min(c, m)
 
         rows.append(C.CompiledRow(f"S{i}", "ttft", f"src{i % 4}", formula(*x_true), formula, False))
     fitted = C.fit(rows, names)
     for n in names:
         assert abs(fitted[n] - truth[n]) <= 0.01 * truth[n], (n, fitted[n], truth[n])
     # a factor no row reads keeps its prior
+    at = names.index("overlap_residual")
     blind = [C.CompiledRow(r.id, r.metric, r.source, r.measured,
-                           (lambda *x, f=r.formula: f(*x[:6], 0.5)), False) for r in rows]
+                           (lambda *x, f=r.formula: f(*x[:at], 0.5, *x[at + 1:])), False) for r in rows]
     assert C.fit(blind, names)["overlap_residual"] == pytest.approx(C.FACTORS["overlap_residual"].prior)
