@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--load", action="store_true",
                    help="latency under load: the LQ rows and formula-vs-simulation tables (docs/validation-load.md)")
     p.add_argument("-o", "--output", type=Path)
+    p.add_argument("--refit", action="store_true",
+                   help="fit the shared factors and print the stdlib/serving.infer lines that change")
+    p.add_argument("--write", action="store_true", help="with --refit: update stdlib/serving.infer")
     p.add_argument("--feature", choices=["speculation", "vision"],
                    help="validate one feature's rows of validation/features.csv instead")
     p.set_defaults(run=cmd_validate)

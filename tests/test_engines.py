@@ -13,12 +13,13 @@ import pytest
 from solver.api import Spec
 
 GiB = 2 ** 30
-ENGINES = ("vllm", "vllm_v0", "sglang", "tensorrt_llm", "tensorrt_llm_0_6", "tensorrt_llm_0_7", "lmdeploy",
-           "llama_cpp", "gpt_fast", "faster_transformer")
+ENGINES = ("vllm", "vllm_v0", "vllm_v0_rocm", "sglang", "tensorrt_llm", "tensorrt_llm_bench", "tensorrt_llm_0_6",
+           "tensorrt_llm_0_7", "tensorrt_llm_0_9", "lmdeploy", "llama_cpp", "gpt_fast", "faster_transformer")
 READ = ("usable_memory", "device_memory", "fixed_memory", "kv_budget", "kv_capacity_tokens", "memory_per_gpu",
         "weight_memory", "decode_step", "decode_attention_time", "decode_allreduce_latency", "itl", "throughput",
         "max_throughput", "max_concurrency", "gpu_count", "block_size", "decode_tokens_per_s",
-        "prefill_tokens_per_s", "prefill_time", "activation_memory")
+        "prefill_tokens_per_s", "prefill_time", "activation_memory", "capacity_batch", "host_launch",
+        "gpu_step", "kernel_launch")
 
 SPEC = """import models
 import gpus
@@ -37,6 +38,9 @@ base = serving.deployment {
 int8_vllm = base { tp = 2, weights = precisions.int8, engine = engines.vllm }
 int8_gpt_fast = base { tp = 2, weights = precisions.int8, engine = engines.gpt_fast }
 replicated = base { dp = 2 }
+short_trt = base { engine = engines.tensorrt_llm, model = models.llama_3_1_8b, tp = 1, prompt = 512 token,
+                   output = 512 token }
+short_trt_bench = short_trt { engine = engines.tensorrt_llm_bench }
 """
 
 
@@ -45,7 +49,8 @@ def v(tmp_path_factory: pytest.TempPathFactory) -> dict[str, float]:
     path: Path = tmp_path_factory.mktemp("engines") / "each_engine.infer"
     path.write_text(SPEC, encoding="utf-8")
     spec = Spec.load(path)
-    records = [f"e_{e}" for e in ENGINES] + ["int8_vllm", "int8_gpt_fast", "replicated", "base"]
+    records = [f"e_{e}" for e in ENGINES] + ["int8_vllm", "int8_gpt_fast", "replicated", "base", "short_trt",
+                                              "short_trt_bench"]
     values = spec.evaluator.values(only=[f"{r}.{q}" for r in records for q in READ])
     return {k: float(x) for k, x in values.items() if k in {f"{r}.{q}" for r in records for q in READ}}
 
@@ -118,3 +123,25 @@ def test_throughput_quantities(v: dict[str, float]) -> None:
     assert v["base.max_throughput"] > v["base.throughput"]        # 32 sequences fit far fewer than can
     assert v["replicated.throughput"] == pytest.approx(2 * v["base.throughput"])
     assert v["replicated.gpu_count"] == 2 * v["base.gpu_count"]
+
+
+def test_trtllm_bench_runs_the_batch_its_kv_estimate_allows(v: dict[str, float]) -> None:
+    # trtllm-bench's max_batch_size is min(KV estimate, 4096) (bench/build/tuning.py), not 256:
+    # an 8B model at 512/512 on an H100 holds ~900 sequences, and max load runs them all
+    assert v["short_trt.capacity_batch"] == 256
+    assert 256 < v["short_trt_bench.capacity_batch"] <= 4096
+    assert v["short_trt_bench.max_throughput"] > v["short_trt.max_throughput"]
+
+
+def test_launches_add_without_cuda_graphs(v: dict[str, float]) -> None:
+    # gptSessionBenchmark runs the 0.9 engine without graphs: 80 layers / 1 x 10 kernels x kernel_launch
+    launch = 80 * 10 * v["e_tensorrt_llm_0_9.kernel_launch"]
+    assert v["e_tensorrt_llm_0_9.host_launch"] == pytest.approx(launch)
+    assert v["e_tensorrt_llm.host_launch"] == 0
+    assert v["e_tensorrt_llm_0_9.decode_step"] == pytest.approx(v["e_tensorrt_llm_0_9.gpu_step"] + launch)
+
+
+def test_vllm_on_rocm_has_no_custom_allreduce(v: dict[str, float]) -> None:
+    # vLLM 0.6's custom_all_reduce.py: "For AMD GPUs and CPUs" custom_ar = False: NCCL's ring latency
+    assert v["e_vllm_v0_rocm.decode_allreduce_latency"] == pytest.approx(3.6e-6 + 6 * 0.5e-6)
+    assert v["e_vllm_v0.decode_allreduce_latency"] == pytest.approx(2 * 0.5e-6)
