@@ -262,6 +262,8 @@ ENGINES: tuple[tuple[str, str], ...] = (
     ("vllm v0", "vllm_v0"),
     ("vllm", "vllm"),
     ("sglang", "sglang"),
+    ("lmdeploy v0.1", "lmdeploy_0_1"),
+    ("lmdeploy turbomind v0.1", "lmdeploy_0_1"),
     ("lmdeploy", "lmdeploy"),
     ("llama.cpp", "llama_cpp"),
     ("fastertransformer", "faster_transformer"),

@@ -14,7 +14,8 @@ from solver.api import Spec
 
 GiB = 2 ** 30
 ENGINES = ("vllm", "vllm_v0", "vllm_v0_rocm", "sglang", "tensorrt_llm", "tensorrt_llm_bench", "tensorrt_llm_0_6",
-           "tensorrt_llm_0_7", "tensorrt_llm_0_9", "lmdeploy", "llama_cpp", "gpt_fast", "faster_transformer")
+           "tensorrt_llm_0_7", "tensorrt_llm_0_9", "lmdeploy", "lmdeploy_0_1", "llama_cpp", "gpt_fast",
+           "faster_transformer")
 READ = ("usable_memory", "device_memory", "fixed_memory", "kv_budget", "kv_capacity_tokens", "memory_per_gpu",
         "weight_memory", "decode_step", "decode_attention_time", "decode_allreduce_latency", "itl", "throughput",
         "max_throughput", "max_concurrency", "gpu_count", "block_size", "decode_tokens_per_s",

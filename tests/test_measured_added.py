@@ -109,7 +109,7 @@ def test_throughput_sources_beyond_tensorrt_llm_are_read(rows: list[V.Row]) -> N
     lmdeploy = [r for r in rows if r.id.startswith("PL")]
     assert len(lmdeploy) >= 30
     for r in lmdeploy:
-        assert V.engine_for(r.framework) == "lmdeploy" and r.batch and r.prompt and r.output, r.id
+        assert V.engine_for(r.framework) == "lmdeploy_0_1" and r.batch and r.prompt and r.output, r.id
         assert V.unmapped_reason(r) is None and V.quantity_of(r) == "static_throughput_per_gpu", r.id
     assert V.engine_for(by_id["PU1"].framework) == "vllm" and V.quantity_of(by_id["PU1"]) == "static_throughput_per_gpu"
     assert V.unmapped_reason(by_id["PN1"]) is None and V.quantity_of(by_id["PN1"]) == "max_throughput_per_gpu"
