@@ -12,6 +12,7 @@ reason is printed under INFER_DEBUG).
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -37,13 +38,19 @@ _COMPARE = {sympy.LessThan: "<=", sympy.StrictLessThan: "<", sympy.GreaterThan: 
             sympy.StrictGreaterThan: ">", sympy.Equality: "==", sympy.Unequality: "!="}
 
 
-def code(expr: sympy.Basic, by_symbol: dict[sympy.Symbol, Node]) -> str:
-    """Python source for a formula; `v` holds the values of the quantities it reads."""
+def code(expr: sympy.Basic, by_symbol: dict[sympy.Symbol, Node], floats: bool = False) -> str:
+    """Python source for a formula; `v` holds the values of the quantities it reads. With
+    `floats`, the same formula over floats (a goal's coarse scan: fast, and only a guide)."""
     def c(e: sympy.Basic) -> str:
         if e is sympy.true:
             return "True"
         if e is sympy.false:
             return "False"
+        if isinstance(e, sympy.Rational) and floats:
+            number = float(Fraction(int(e.p), int(e.q)))
+            if number == 0 and e != 0 or not math.isfinite(number):
+                raise Unsupported("a constant past a float")
+            return f"({number!r})"
         if isinstance(e, sympy.Rational):
             return f"F({int(e.p)}, {int(e.q)})"
         if isinstance(e, sympy.Symbol):
@@ -58,11 +65,13 @@ def code(expr: sympy.Basic, by_symbol: dict[sympy.Symbol, Node]) -> str:
         if isinstance(e, sympy.Pow):
             if e.exp.is_number and not e.exp.is_Integer:
                 raise Unsupported(f"a fractional power: {e}")
+            if floats:
+                return f"_fpow({c(e.base)}, {c(e.exp)})"
             return f"_pow({c(e.base)}, {c(e.exp)}, {_EXACT_POWER_BITS})"
         if isinstance(e, sympy.ceiling):
-            return f"_ceil({c(e.args[0])})"
+            return f"_{'f' if floats else ''}ceil({c(e.args[0])})"
         if isinstance(e, sympy.floor):
-            return f"_floor({c(e.args[0])})"
+            return f"_{'f' if floats else ''}floor({c(e.args[0])})"
         if isinstance(e, sympy.Max):
             return "max(" + ", ".join(c(a) for a in e.args) + ")"
         if isinstance(e, sympy.Min):
@@ -135,6 +144,36 @@ def template(expr: ast.Expr, context: str, graph: Graph, values: Any, slots: lis
     return print_formula(expr, context, graph, slot, parent)
 
 
+def derivation(graph: Graph, order: list[str], owner: str, values: Any, formulas: dict[str, Any],
+               conv: dict[str, Any]) -> list[list[str]]:
+    """The steps `solver.explain.forward_steps(graph, order, values, owner)` writes, as
+    [kind, quantity, name shown] ("c": a catalog's figure, "f": a formula), each formula's
+    template added to `formulas` and the display of every value it reads to `conv`."""
+    from solver.explain import show_formula
+
+    mine = [n for n in order if not owner or n.startswith(owner + ".")]
+    read_directly = {d for n in mine for d in graph.nodes[n].deps}
+    steps: list[list[str]] = []
+    for n in order:
+        node = graph.nodes[n]
+        if node.kind != "derived" or node.formula is None:
+            continue
+        shown = n[len(owner) + 1:] if owner and n.startswith(owner + ".") else n
+        if owner and not n.startswith(owner + "."):
+            if n in read_directly:
+                steps.append(["c", n, shown])
+            continue
+        if n not in formulas:
+            slots: list[list[Any]] = []
+            pieces = template(node.formula, n, graph, values, slots)
+            for ref, _ in slots:
+                conv.setdefault(ref, display(graph, None, display_unit(graph.nodes[ref]), graph.nodes[ref].dim))
+            formulas[n] = {"formula": show_formula(node.formula, n, graph), "pieces": pieces, "slots": slots,
+                           "alias": isinstance(node.formula, (ast.Name, ast.Attribute, ast.Conditional))}
+        steps.append(["f", n, shown])
+    return steps
+
+
 def forward(spec: Any, values: dict[str, Any], data: dict[str, Any]) -> None:
     """What `solve --for QUANTITY` shows, for every quantity of the spec that has a value: the
     derivation's steps as stored text and slots; each checked against solver.explain now."""
@@ -148,28 +187,8 @@ def forward(spec: Any, values: dict[str, Any], data: dict[str, Any]) -> None:
     for name in graph.root_names:
         if name not in values or name in goals:
             continue
-        order = graph.upstream([name])
         owner = name.rsplit(".", 1)[0] if "." in name else ""
-        mine = [n for n in order if not owner or n.startswith(owner + ".")]
-        read_directly = {d for n in mine for d in graph.nodes[n].deps}
-        steps: list[list[str]] = []
-        for n in order:
-            node = graph.nodes[n]
-            if node.kind != "derived" or node.formula is None:
-                continue
-            shown = n[len(owner) + 1:] if owner and n.startswith(owner + ".") else n
-            if owner and not n.startswith(owner + "."):
-                if n in read_directly:
-                    steps.append(["c", n, shown])
-                continue
-            if n not in formulas:
-                slots: list[list[Any]] = []
-                pieces = template(node.formula, n, graph, values, slots)
-                for ref, _ in slots:
-                    conv.setdefault(ref, display(graph, None, display_unit(graph.nodes[ref]), graph.nodes[ref].dim))
-                formulas[n] = {"formula": show_formula(node.formula, n, graph), "pieces": pieces, "slots": slots,
-                               "alias": isinstance(node.formula, (ast.Name, ast.Attribute, ast.Conditional))}
-            steps.append(["f", n, shown])
+        steps = derivation(graph, graph.upstream([name]), owner, values, formulas, conv)
         targets[name] = {"steps": steps, "input": graph.nodes[name].kind == "input"}
     plain = _plain_values(values)
     checked: set[tuple[str, str, str]] = set()
@@ -259,33 +278,62 @@ def build(spec: Any) -> tuple[dict[str, Any], str]:
                 raise Unsupported(f"requirement `{r.text}` decides itself on an unknown")
             reqs.append({"static": True, "text": r.text, "record": r.owner, "holds": None, "margin": ""})
             continue
-        item: dict[str, Any] = {"static": False, "text": r.text, "record": r.owner, "truth": f"_r{i}",
-                                "split": False}
-        lines += [f"def _r{i}(v):", f"    return {code(r.expr, by_symbol)}"]
-        parts = split(r.expr)
-        if parts is not None:
-            lhs, rhs, sense, _ = parts
-            side: Node | None = None
-            side_unit: str | None = r.side_unit
-            dim = r.side_dim
-            if dim is None:
-                side = _single_node(graph, lhs) or _single_node(graph, rhs)
-                side_unit = side.unit if side else None
-                dim = side.dim if side else None
-            lines += [f"def _l{i}(v):", f"    return _s({code(lhs, by_symbol)})",
-                      f"def _h{i}(v):", f"    return _s({code(rhs, by_symbol)})"]
-            item.update({"split": True, "lhs": f"_l{i}", "rhs": f"_h{i}", "sense": sense,
-                         "side": display(graph, side, side_unit, dim),
-                         "gap": display(graph, None, side_unit, dim),
-                         "tiny": display(graph, None, None, dim)})
-            if item["gap"]["k"] in ("text", "bool"):
-                raise Unsupported(f"requirement `{r.text}` compares texts or truths")
-        reqs.append(item)
+        reqs.append(requirement_item(graph, r, str(i), by_symbol, lines))
     data = {"format": fastpath.FORMAT, "spec": graph.path, "texts": list(graph.texts), "inputs": inputs,
             "quantities": quantities, "requirements": reqs, "unknown": list(evaluation.unknown.items()),
             "shows": {name: display(graph, graph.nodes[name], None, None) for name in values}}
     forward(spec, values, data)
+    from solver.goalbuild import goals
+
+    goals(spec, data, lines)
     return data, "\n".join(lines) + "\n"
+
+
+def requirement_item(graph: Graph, r: Any, tag: str, by_symbol: dict[sympy.Symbol, Node],
+                     lines: list[str]) -> dict[str, Any]:
+    """A requirement as stored: its truth and sides as functions `_r{tag}`, `_l{tag}`, `_h{tag}`
+    of the values (added to `lines`), and how its sides and margin are shown."""
+    item: dict[str, Any] = {"static": False, "text": r.text, "record": r.owner, "truth": f"_r{tag}",
+                            "split": False}
+    lines += [f"def _r{tag}(v):", f"    return {code(r.expr, by_symbol)}"]
+    parts = split(r.expr)
+    if parts is not None:
+        lhs, rhs, sense, strict = parts
+        side: Node | None = None
+        side_unit: str | None = r.side_unit
+        dim = r.side_dim
+        if dim is None:
+            side = _single_node(graph, lhs) or _single_node(graph, rhs)
+            side_unit = side.unit if side else None
+            dim = side.dim if side else None
+        lines += [f"def _l{tag}(v):", f"    return _s({code(lhs, by_symbol)})",
+                  f"def _h{tag}(v):", f"    return _s({code(rhs, by_symbol)})"]
+        item.update({"split": True, "lhs": f"_l{tag}", "rhs": f"_h{tag}", "sense": sense, "strict": strict,
+                     "side": display(graph, side, side_unit, dim),
+                     "gap": display(graph, None, side_unit, dim),
+                     "tiny": display(graph, None, None, dim)})
+        if item["gap"]["k"] in ("text", "bool"):
+            raise Unsupported(f"requirement `{r.text}` compares texts or truths")
+    return item
+
+
+def _check_goal(spec: Any, data: dict[str, Any], namespace: dict[str, Any], goal: str) -> None:
+    from solver import fastgoal
+    from solver.render import render_solution
+
+    try:
+        fast = fastgoal.solve(data, namespace, [], goal)
+        full = spec.solve(goal)
+        same = all(fastgoal.render(fast, fmt) == render_solution(full, fmt) for fmt in ("json", "text"))
+    except Exception as why:        # a fallback, or a goal the full pipeline finds no answer to
+        fastpath.debug(f"goal `{goal}` is left to the full pipeline: {type(why).__name__}: {why}")
+        same = False
+    else:
+        if not same:
+            fastpath.debug(f"goal `{goal}` is left to the full pipeline: its answer differs")
+    if not same:
+        del data["goals"][goal]
+        data["goal_names"] = {k: g for k, g in data["goal_names"].items() if g != goal}
 
 
 def ensure(path: str | Path, loaded: Any = None) -> bool:
@@ -324,6 +372,8 @@ def refresh(path: str | Path, loaded: Any = None) -> bool:
             full = render_solution(spec.solve(target), "json")
             if fastpath.render_solution(fastpath.forward_solution(data, namespace, [], target), "json") != full:
                 raise Unsupported(f"the derivation of `{target}` differs from the full pipeline's")
+        for goal in list(data["goals"]):             # a goal differing at the spec's own values is not kept
+            _check_goal(spec, data, namespace, goal)
     except (Unsupported, fastpath.Fallback) as why:
         fastpath.debug(f"not kept for {path}: {why}")
         return False

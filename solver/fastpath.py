@@ -153,8 +153,34 @@ def _undefined() -> Fraction:
     raise Fallback("a branch with no value")
 
 
+def _float(value: Any) -> Any:
+    """A value in the float code (a goal's coarse scan): finite, or the scan falls back."""
+    if isinstance(value, bool):
+        return value
+    value = float(value)
+    if not math.isfinite(value):
+        raise Fallback("a float past its range")
+    return value
+
+
+def _fpow(base: float, exponent: float) -> float:
+    try:
+        return float(base ** exponent)
+    except (OverflowError, ZeroDivisionError):
+        raise Fallback("a power past a float") from None
+
+
+def _fceil(a: float) -> float:
+    return float(math.ceil(a))
+
+
+def _ffloor(a: float) -> float:
+    return float(math.floor(a))
+
+
 RUNTIME: dict[str, Any] = {"__builtins__": {"max": max, "min": min, "bool": bool}, "F": Fraction, "_s": _settle,
-                           "_pow": _pow, "_ceil": _ceil, "_floor": _floor, "_undefined": _undefined}
+                           "_pow": _pow, "_ceil": _ceil, "_floor": _floor, "_undefined": _undefined,
+                           "_fs": _float, "_fpow": _fpow, "_fceil": _fceil, "_ffloor": _ffloor}
 
 
 # --- showing a value, as solver.quantities and solver.explain do ------------------------------
@@ -408,6 +434,18 @@ def answer_solve(spec: str | Path, sets: list[str], target: str, fmt: str, where
     if found is None:
         return None
     data, ns = found
+    goal = data.get("goal_names", {}).get(target)
+    if goal is not None:
+        from solver import fastgoal
+
+        try:
+            return fastgoal.render(fastgoal.solve(data, ns, list(sets), goal), fmt)
+        except Fallback as why:
+            debug(f"full pipeline: {why}")
+            return None
+        except (ZeroDivisionError, OverflowError, ValueError, TypeError, KeyError) as err:
+            debug(f"full pipeline: {type(err).__name__}: {err}")
+            return None
     if target not in data.get("forward", {}):
         debug(f"full pipeline: `{target}` is a goal, an unknown, or not compiled")
         return None
