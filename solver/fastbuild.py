@@ -13,6 +13,7 @@ reason is printed under INFER_DEBUG).
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ def code(expr: sympy.Basic, by_symbol: dict[sympy.Symbol, Node], floats: bool = 
             return "False"
         if isinstance(e, sympy.Rational) and floats:
             number = float(Fraction(int(e.p), int(e.q)))
-            if number == 0 and e != 0 or not math.isfinite(number):
+            if (number == 0 and e != 0) or not math.isfinite(number):
                 raise Unsupported("a constant past a float")
             return f"({number!r})"
         if isinstance(e, sympy.Rational):
@@ -65,6 +66,8 @@ def code(expr: sympy.Basic, by_symbol: dict[sympy.Symbol, Node], floats: bool = 
         if isinstance(e, sympy.Pow):
             if e.exp.is_number and not e.exp.is_Integer:
                 raise Unsupported(f"a fractional power: {e}")
+            if e.exp == -1:        # a division (1/0 raises ZeroDivisionError: the caller falls back)
+                return f"({'1.0' if floats else '1'} / {c(e.base)})"
             if floats:
                 return f"_fpow({c(e.base)}, {c(e.exp)})"
             return f"_pow({c(e.base)}, {c(e.exp)}, {_EXACT_POWER_BITS})"
@@ -177,7 +180,7 @@ def derivation(graph: Graph, order: list[str], owner: str, values: Any, formulas
 def forward(spec: Any, values: dict[str, Any], data: dict[str, Any]) -> None:
     """What `solve --for QUANTITY` shows, for every quantity of the spec that has a value: the
     derivation's steps as stored text and slots; each checked against solver.explain now."""
-    from solver.explain import forward_steps, show_formula
+    from solver.explain import forward_steps
 
     graph: Graph = spec.graph
     goals = {g.name for g in graph.goals}
@@ -286,7 +289,18 @@ def build(spec: Any) -> tuple[dict[str, Any], str]:
     from solver.goalbuild import goals
 
     goals(spec, data, lines)
-    return data, "\n".join(lines) + "\n"
+    return data, hoist("\n".join(lines) + "\n")
+
+
+def hoist(source: str) -> str:
+    """Every `F(p, q)` made once, when the form loads, rather than at each evaluation."""
+    names: dict[str, str] = {}
+
+    def name(m: re.Match[str]) -> str:
+        return names.setdefault(m.group(0), f"_K{len(names)}")
+
+    body = re.sub(r"F\((-?[0-9]+), ([0-9]+)\)", name, source)
+    return "".join(f"{n} = {literal}\n" for literal, n in names.items()) + body
 
 
 def requirement_item(graph: Graph, r: Any, tag: str, by_symbol: dict[sympy.Symbol, Node],

@@ -16,6 +16,7 @@ tolerance, a near tie between branches) raises Fallback: the full pipeline answe
 
 from __future__ import annotations
 
+import itertools
 import math
 from fractions import Fraction
 from typing import Any
@@ -46,10 +47,17 @@ def _guard(item: dict[str, Any], n: Fraction) -> None:
 
 def _margins(goal: dict[str, Any], ns: dict[str, Any], base: dict[str, Any], x: Any,
              sides: tuple[str, str] = ("lhs", "rhs")) -> tuple[dict[str, Any], list[Any]]:
+    """The values at x and each requirement's normalized margin (exact ones kept for the question)."""
+    seen = base.get("\x00seen") if sides[0] == "lhs" else None
+    if seen is not None and x in seen:
+        return seen[x]  # type: ignore[no-any-return]
     v = dict(base)
     v[goal["var"]] = x
     ns[goal["code" if sides[0] == "lhs" else "fcode"]](v)
-    return v, [_normalized(r["sense"], ns[r[sides[0]]](v), ns[r[sides[1]]](v)) for r in goal["reqs"]]
+    out = v, [_normalized(r["sense"], ns[r[sides[0]]](v), ns[r[sides[1]]](v)) for r in goal["reqs"]]
+    if seen is not None:
+        seen[x] = out
+    return out
 
 
 def _feasible_exact(goal: dict[str, Any], ns: dict[str, Any], base: dict[str, Any], x: int) -> bool:
@@ -61,7 +69,7 @@ def _feasible_exact(goal: dict[str, Any], ns: dict[str, Any], base: dict[str, An
 
 def search(goal: dict[str, Any], ns: dict[str, Any], base: dict[str, Any]) -> int:
     """The largest whole x where every requirement holds (steps 1 and 2 of the method)."""
-    fbase = {k: float(v) if isinstance(v, Fraction) else v for k, v in base.items()}
+    fbase = {k: float(v) if isinstance(v, Fraction) else v for k, v in base.items() if k != "\x00seen"}
     rows = []
     for x in SCAN:
         _, row = _margins(goal, ns, fbase, float(x), ("lf", "hf"))
@@ -69,7 +77,7 @@ def search(goal: dict[str, Any], ns: dict[str, Any], base: dict[str, Any]) -> in
             raise Fallback("a margin that is not a finite number")
         rows.append(row)
     for i in range(len(goal["reqs"])):
-        steps = [b[i] - a[i] for a, b in zip(rows, rows[1:])]
+        steps = [b[i] - a[i] for a, b in itertools.pairwise(rows)]
         if any(s > 1e-12 for s in steps) and any(s < -1e-12 for s in steps):
             raise Fallback("a margin that turns")
     ok = [all(_holds(r, n) for r, n in zip(goal["reqs"], row)) for row in rows]
@@ -214,6 +222,7 @@ def solve(data: dict[str, Any], ns: dict[str, Any], sets: list[str], name: str) 
     texts = data["texts"]
     var = goal["var"]
     base = ns["values"](overrides(sets, data["inputs"]))
+    base["\x00seen"] = {}
     best = search(goal, ns, base)
     v = _margins(goal, ns, base, Fraction(best))[0]
     after, beyond = _margins(goal, ns, base, Fraction(best + 1))

@@ -1,7 +1,8 @@
-"""The compiled form of a spec: a new `eval` or `solve --for QUANTITY` without sympy, lark or pint.
+"""The compiled form of a spec: a new `eval` or `solve --for QUANTITY|GOAL` without sympy, lark or pint.
 
-EXPERIMENTAL, OFF unless `INFER_COMPILED=1` (issue 15). It answers `eval` and a quantity's forward
-derivation; goals, `--where` and `--in` still take the full pipeline (what is left: bench/STARTUP.md).
+On by default (issue 15); `INFER_COMPILED=0` turns it off. It answers `eval`, a quantity's forward
+derivation, and a goal that maximizes a whole-number unknown (solver.fastgoal); choices, continuous
+unknowns, `--where` and `--in` still take the full pipeline.
 
 Method: after a full `eval` or `solve`, `solver.fastbuild` writes, for the spec with no overrides,
 every quantity's formula as Python source over `fractions.Fraction` (exact, as sympy's Rationals
@@ -42,7 +43,8 @@ class Fallback(Exception):
 
 
 def enabled() -> bool:
-    return os.environ.get("INFER_COMPILED", "0") == "1" and \
+    """On unless `INFER_COMPILED=0` (or the caches are off: `INFER_CACHE=0`)."""
+    return os.environ.get("INFER_COMPILED", "1") not in ("0", "false", "no") and \
         os.environ.get("INFER_CACHE", "1") not in ("0", "false", "no")
 
 

@@ -88,9 +88,9 @@ def _goal(spec: Any, goal: GoalDef, j: int, data: dict[str, Any], lines: list[st
     var = unknowns[0]
     for r in reqs:
         parts = split(r.expr)
-        if parts is None or parts[2] == 0 and var in graph.upstream(list(r.deps)):
+        if parts is None or (parts[2] == 0 and var in graph.upstream(list(r.deps))):
             raise Unsupported(f"requirement `{r.text}` is not an inequality")
-    solver = GoalSolver(graph, evaluator=ev)
+    solver = GoalSolver(graph, evaluator=ev, compiled=getattr(spec, "_compiled", None))
     solution = solver.solve(goal)
     best = solver.answer_point.get(var)
     if not isinstance(best, sympy.Integer):
@@ -102,7 +102,7 @@ def _goal(spec: Any, goal: GoalDef, j: int, data: dict[str, Any], lines: list[st
         raise Unsupported("the unknown moves something other than formulas")
     lines += [f"def _g{j}(v):"] + [f"    v[{n!r}] = _s({code(graph.nodes[n].expr, by_symbol)})"
                                   for n in moved if n != var] + ["    return v"]
-    lines += [f"def _g{j}f(v):"] + [f"    v[{n!r}] = _fs({code(graph.nodes[n].expr, by_symbol, True)})"
+    lines += [f"def _g{j}f(v):"] + [f"    v[{n!r}] = {code(graph.nodes[n].expr, by_symbol, True)}"
                                    for n in moved if n != var] + ["    return v"]
     for n in at:
         data["shows"].setdefault(n, display(graph, graph.nodes[n], None, None))
@@ -121,8 +121,8 @@ def _goal(spec: Any, goal: GoalDef, j: int, data: dict[str, Any], lines: list[st
         notes.append(f"{len(out_of_scope)} requirements of {', '.join(owners)} constrain other unknowns "
                      "and do not bind this goal")
     binds = {}
-    for i, r in enumerate(reqs):
-        if var not in graph.upstream(list(r.deps)):
+    for i, r in enumerate(reqs):      # the closed form of what binds at the spec's own values (each costs)
+        if var not in graph.upstream(list(r.deps)) or r.text != solution.binding:
             continue
         try:
             binds[str(i)] = _binding(spec, goal, r, var, int(best), at, data, lines, f"{j}_{i}")
