@@ -5,8 +5,9 @@ Method, for `maximize` of one whole-number unknown x (what goalbuild compiles):
 1. every requirement's normalized margin (rhs − lhs) / (|lhs| + |rhs|) is scanned over floats on
    8 points a decade from 1 to 1e15; each margin must move one way only and the feasible points
    must be one run that ends before 1e15 — else the full pipeline's finer grid might see more;
-2. the run's end is bisected over the integers in exact arithmetic (Fractions) to the largest
-   x where every margin holds, as GoalSolver decides it (normalized margin >= −1e-12);
+2. the run's end is bisected over the integers (floats), and the edge checked in exact
+   arithmetic (Fractions): x holds and x + 1 does not, as GoalSolver decides it (normalized
+   margin >= −1e-12);
 3. the binding requirement is the first one broken at x + 1; its closed form is the one recorded
    for it, once every max/min/if in it picks the branch recorded, and its root picks itself.
 
@@ -88,6 +89,16 @@ def search(goal: dict[str, Any], ns: dict[str, Any], base: dict[str, Any]) -> in
     if last == len(ok) - 1 or not all(ok[first:last + 1]):
         raise Fallback("unbounded, or more than one stretch holds")
     lo, hi = SCAN[last], SCAN[last + 1]
+    while hi - lo > 1:          # over floats first (fast); exact arithmetic then checks the edge
+        mid = (lo + hi) // 2
+        row = _margins(goal, ns, fbase, float(mid), ("lf", "hf"))[1]
+        if all(_holds(r, n) for r, n in zip(goal["reqs"], row)):
+            lo = mid
+        else:
+            hi = mid
+    if _feasible_exact(goal, ns, base, lo) and not _feasible_exact(goal, ns, base, hi):
+        return lo
+    lo, hi = SCAN[last], SCAN[last + 1]     # floats blur the edge: bisect it exactly
     if not _feasible_exact(goal, ns, base, lo) or _feasible_exact(goal, ns, base, hi):
         raise Fallback("the scan and exact arithmetic disagree")
     while hi - lo > 1:

@@ -473,3 +473,26 @@ def answer_eval(spec: str | Path, sets: list[str], as_json: bool, strict: bool) 
         return None
     result["spec"] = data["spec"]
     return render(result, as_json)
+
+
+def for_api(spec: str | Path, sets: list[str]) -> tuple[Any, ...] | None:
+    """What `Spec.load` keeps of the compiled form (None where it is off or missing): loaded with
+    the spec's files, so the form and the graph read the same contents."""
+    if not enabled():
+        return None
+    found = load(spec)
+    return None if found is None else (found[0], found[1], list(sets))
+
+
+def api_goal(form: tuple[Any, ...] | None, goal: str) -> Any:
+    """`Spec.solve(GOAL)` from the compiled form: the same `results.Solution`, or None."""
+    if form is None or goal not in form[0].get("goals", {}):
+        return None
+    from solver import fastgoal, results
+
+    data, ns, sets = form
+    try:
+        return results.Solution.model_validate(fastgoal.solve(data, ns, sets, goal))
+    except (Fallback, ZeroDivisionError, OverflowError, ValueError, TypeError, KeyError) as why:
+        debug(f"full pipeline: {why}")
+        return None

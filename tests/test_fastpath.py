@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from solver import fastbuild, fastpath, memo
 from solver.api import Spec
-from solver.optimize import SolveError
+from solver.optimize import GoalSolver, SolveError
 from solver.render import render_evaluation, render_solution
 from tests.conftest import REPO
 
@@ -298,3 +298,17 @@ def test_a_sound_form_is_not_rebuilt_after_a_question_it_fell_back_on(tmp_path: 
     assert fastbuild.ensure(spec)
     monkeypatch.setattr(fastbuild, "refresh", lambda *a: pytest.fail("rebuilt"))
     assert fastbuild.ensure(spec)
+
+
+@pytest.mark.usefixtures("_private_cache")
+def test_spec_load_of_a_compiled_spec_answers_its_goal_from_the_compiled_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    chat = REPO / "specs" / "chat.infer"
+    monkeypatch.setenv("INFER_CACHE", "1")
+    assert fastbuild.refresh(chat)
+    sets = ["chat.prompt=2500token"]
+    monkeypatch.setenv("INFER_COMPILED", "0")
+    expected = Spec.load(chat, sets).solve("max_batch")
+    monkeypatch.delenv("INFER_COMPILED")
+    spec = Spec.load(chat, sets)
+    monkeypatch.setattr(GoalSolver, "solve", lambda *a: pytest.fail("the full pipeline's search ran"))
+    assert spec.solve("max_batch") == expected
