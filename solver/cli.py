@@ -264,7 +264,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if fastpath.enabled():
         from solver.fastbuild import ensure
 
-        ensure(args.spec, None if args.sets else spec)
+        goal = solution.target if solution.kind == "goal" and not args.where and not args.unit else None
+        ensure(args.spec, None if args.sets else spec, goal, spec, args.sets, solution)
     return EXIT_OK
 
 

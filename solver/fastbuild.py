@@ -286,18 +286,16 @@ def build(spec: Any) -> tuple[dict[str, Any], str]:
             "quantities": quantities, "requirements": reqs, "unknown": list(evaluation.unknown.items()),
             "shows": {name: display(graph, graph.nodes[name], None, None) for name in values}}
     forward(spec, values, data)
-    from solver.goalbuild import goals
-
-    goals(spec, data, lines)
+    data.update({"goals": {}, "goal_names": {}, "goals_tried": []})     # compiled when first asked
     return data, hoist("\n".join(lines) + "\n")
 
 
-def hoist(source: str) -> str:
+def hoist(source: str, prefix: str = "") -> str:
     """Every `F(p, q)` made once, when the form loads, rather than at each evaluation."""
     names: dict[str, str] = {}
 
     def name(m: re.Match[str]) -> str:
-        return names.setdefault(m.group(0), f"_K{len(names)}")
+        return names.setdefault(m.group(0), f"_K{prefix}{len(names)}")
 
     body = re.sub(r"F\((-?[0-9]+), ([0-9]+)\)", name, source)
     return "".join(f"{n} = {literal}\n" for literal, n in names.items()) + body
@@ -331,16 +329,19 @@ def requirement_item(graph: Graph, r: Any, tag: str, by_symbol: dict[sympy.Symbo
     return item
 
 
-def _check_goal(spec: Any, data: dict[str, Any], namespace: dict[str, Any], goal: str) -> None:
+def _check_goal(spec: Any, data: dict[str, Any], namespace: dict[str, Any], goal: str, sets: list[str],
+                solution: Any = None) -> None:
+    """Keep a compiled goal only where it answers as the full pipeline does (at `sets`)."""
     from solver import fastgoal
     from solver.optimize import GoalSolver
     from solver.render import render_solution
 
     try:
-        fast = fastgoal.solve(data, namespace, [], goal)
-        goal_def = next(g for g in spec.graph.goals if g.name == goal)
-        full = GoalSolver(spec.graph, evaluator=spec.evaluator, compiled=spec._compiled).solve(goal_def)
-        same = all(fastgoal.render(fast, fmt) == render_solution(full, fmt) for fmt in ("json", "text"))
+        fast = fastgoal.solve(data, namespace, list(sets), goal)
+        if solution is None:
+            goal_def = next(g for g in spec.graph.goals if g.name == goal)
+            solution = GoalSolver(spec.graph, evaluator=spec.evaluator, compiled=spec._compiled).solve(goal_def)
+        same = all(fastgoal.render(fast, fmt) == render_solution(solution, fmt) for fmt in ("json", "text"))
     except Exception as why:        # a fallback, or a goal the full pipeline finds no answer to
         fastpath.debug(f"goal `{goal}` is left to the full pipeline: {type(why).__name__}: {why}")
         same = False
@@ -352,15 +353,48 @@ def _check_goal(spec: Any, data: dict[str, Any], namespace: dict[str, Any], goal
         data["goal_names"] = {k: g for k, g in data["goal_names"].items() if g != goal}
 
 
-def ensure(path: str | Path, loaded: Any = None) -> bool:
-    """`refresh` unless a sound compiled form is there already (a question it fell back on)."""
-    return fastpath.load(path) is not None or refresh(path, loaded)
+def add_goal(goal_spec: Any, data: dict[str, Any], source: str, goal: str, sets: list[str],
+             solution: Any = None) -> str:
+    """Compile one goal (as asked: `goal_spec` loaded with `sets`) into the form; its new source."""
+    from solver.goalbuild import goals
+
+    lines: list[str] = []
+    goals(goal_spec, data, lines, [goal], solution)
+    if goal not in data["goals"]:
+        return source
+    source += hoist("\n".join(lines) + "\n", f"g{len(data['goals_tried'])}_")
+    namespace: dict[str, Any] = dict(fastpath.RUNTIME)
+    exec(compile(source, "<infer compiled form>", "exec"), namespace)
+    _check_goal(goal_spec, data, namespace, goal, sets, solution)
+    return source
 
 
-def refresh(path: str | Path, loaded: Any = None) -> bool:
+def ensure(path: str | Path, loaded: Any = None, goal: str | None = None, goal_spec: Any = None,
+           sets: list[str] | tuple[str, ...] = (), solution: Any = None) -> bool:
+    """`refresh` unless a sound compiled form is there already (a question it fell back on); a
+    goal asked (`goal`, answered as `solution` by `goal_spec` loaded with `sets`) that the form
+    has not tried yet is compiled into it."""
+    found = fastpath.load_entry(path)
+    if found is None:
+        return refresh(path, loaded, goal, goal_spec, list(sets), solution, every_goal=False)
+    data, _, reads, source = found
+    if goal is None or goal in data["goals_tried"]:
+        return True
+    try:
+        source = add_goal(goal_spec, data, source, goal, list(sets), solution)
+    except Exception as err:        # anything unforeseen: the goal is just not compiled
+        fastpath.debug(f"goal `{goal}` not compiled: {type(err).__name__}: {err}")
+        return False
+    return fastpath.store(path, reads, data, source)
+
+
+def refresh(path: str | Path, loaded: Any = None, goal: str | None = None, goal_spec: Any = None,
+            sets: list[str] | None = None, solution: Any = None, every_goal: bool = True) -> bool:
     """Build, check against the full pipeline, and keep the compiled form of a spec; False where
     it is not kept (the reason under INFER_DEBUG). `loaded`: the spec already loaded with no
-    overrides while the caller's `lang.reads.recording()` logged its file looks."""
+    overrides while the caller's `lang.reads.recording()` logged its file looks; `goal`: a goal
+    to compile too (see `ensure`; with no `goal_spec`, every goal of the spec unless `every_goal`
+    is false: the CLI compiles a goal when it is first asked)."""
     from lang.reads import ReadLog, current
     from solver.api import Spec
     from solver.render import render_evaluation, render_solution
@@ -388,8 +422,12 @@ def refresh(path: str | Path, loaded: Any = None) -> bool:
             full = render_solution(spec.solve(target), "json")
             if fastpath.render_solution(fastpath.forward_solution(data, namespace, [], target), "json") != full:
                 raise Unsupported(f"the derivation of `{target}` differs from the full pipeline's")
-        for goal in list(data["goals"]):             # a goal differing at the spec's own values is not kept
-            _check_goal(spec, data, namespace, goal)
+        asked = [goal] if goal_spec is not None and goal else [g.name for g in spec.graph.goals] if every_goal else []
+        for name in asked:
+            if goal_spec is not None:
+                source = add_goal(goal_spec, data, source, name, list(sets or []), solution)
+            else:
+                source = add_goal(spec, data, source, name, [])
     except (Unsupported, fastpath.Fallback) as why:
         fastpath.debug(f"not kept for {path}: {why}")
         return False

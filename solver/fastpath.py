@@ -85,6 +85,12 @@ def store(spec: str | Path, reads: list[list[str]], data: dict[str, Any], source
 
 def load(spec: str | Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(data, namespace of the compiled code), or None: missing, altered, or its files changed."""
+    found = load_entry(spec)
+    return None if found is None else (found[0], found[1])
+
+
+def load_entry(spec: str | Path) -> tuple[dict[str, Any], dict[str, Any], list[list[str]], str] | None:
+    """`load`, with the file looks and the source it was stored with (to add a goal to it)."""
     from lang.cachedir import read_private
     from lang.reads import KINDS, ReadLog, holds
 
@@ -114,7 +120,7 @@ def load(spec: str | Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
         return None
     namespace: dict[str, Any] = dict(RUNTIME)
     exec(compile(source, "<infer compiled form>", "exec"), namespace)
-    return data, namespace
+    return data, namespace, reads, source
 
 
 # --- what the generated code calls -------------------------------------------------------

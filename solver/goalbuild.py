@@ -28,21 +28,25 @@ RELAXED = "ceil/floor relaxed to solve; the whole-number check below is exact"
 NO_FORM = "no closed form for the binding requirement; solved by bisection to a relative 1e-12"
 
 
-def goals(spec: Any, data: dict[str, Any], lines: list[str]) -> None:
-    """Add `goals` (by name) and `goal_names` (what `--for` may say) to the data, their code to lines."""
+def goals(spec: Any, data: dict[str, Any], lines: list[str], only: list[str], solution: Any = None) -> None:
+    """Compile the goals named in `only` into the data's `goals` (by name) and `goal_names` (what
+    `--for` may say), their code into lines; `solution`: the full pipeline's answer to the one goal
+    asked (its search is not run again). A goal is tried once per compiled form."""
     from solver import fastpath
 
     graph: Graph = spec.graph
-    compiled: dict[str, Any] = {}
+    compiled: dict[str, Any] = data["goals"]
     for j, goal in enumerate(graph.goals):
+        if goal.name not in only or goal.name in data["goals_tried"]:
+            continue
+        data["goals_tried"].append(goal.name)
         own: list[str] = []
         try:
-            compiled[goal.name] = _goal(spec, goal, j, data, own)
+            compiled[goal.name] = _goal(spec, goal, j, data, own, solution)
         except (Unsupported, SolveError, ArithmeticError, TypeError, ValueError, KeyError) as why:
             fastpath.debug(f"goal `{goal.name}` is left to the full pipeline: {str(why)[:200]}")
             continue
         lines += own
-    data["goals"] = compiled
     data["goal_names"] = _names(graph, compiled)
 
 
@@ -65,7 +69,8 @@ def _names(graph: Graph, compiled: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _goal(spec: Any, goal: GoalDef, j: int, data: dict[str, Any], lines: list[str]) -> dict[str, Any]:
+def _goal(spec: Any, goal: GoalDef, j: int, data: dict[str, Any], lines: list[str],
+          solution: Any = None) -> dict[str, Any]:
     graph: Graph = spec.graph
     ev = spec.evaluator
     by_symbol = graph.by_symbol()
@@ -90,9 +95,14 @@ def _goal(spec: Any, goal: GoalDef, j: int, data: dict[str, Any], lines: list[st
         parts = split(r.expr)
         if parts is None or (parts[2] == 0 and var in graph.upstream(list(r.deps))):
             raise Unsupported(f"requirement `{r.text}` is not an inequality")
-    solver = GoalSolver(graph, evaluator=ev, compiled=getattr(spec, "_compiled", None))
-    solution = solver.solve(goal)
-    best = solver.answer_point.get(var)
+    if solution is None:
+        solver = GoalSolver(graph, evaluator=ev, compiled=getattr(spec, "_compiled", None))
+        solution = solver.solve(goal)
+        best = solver.answer_point.get(var)
+    elif isinstance(solution.value, int) and not isinstance(solution.value, bool):
+        best = sympy.Integer(solution.value)
+    else:
+        raise Unsupported("the answer is not a whole number")
     if not isinstance(best, sympy.Integer):
         raise Unsupported("the answer is not a whole number")
     base = ev.values()

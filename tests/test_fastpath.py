@@ -267,9 +267,10 @@ def test_a_new_question_imports_neither_sympy_nor_lark_nor_pint(tmp_path: Path) 
     env = {**{k: v for k, v in os.environ.items() if k != "INFER_COMPILED"}, "PYTHONPATH": str(REPO),
            "XDG_CACHE_HOME": str(tmp_path / "cache"), "INFER_CACHE": "1"}      # on by default
     chat = str(REPO / "specs" / "chat.infer")
-    first = subprocess.run([sys.executable, "-m", "solver.cli", "eval", chat], env=env, capture_output=True,
-                           text=True, timeout=120)
-    assert first.returncode == 0, first.stderr
+    for argv in (["eval", chat], ["solve", chat, "--for", "max_batch"]):    # builds the form, then the goal
+        first = subprocess.run([sys.executable, "-m", "solver.cli", *argv], env=env, capture_output=True,
+                               text=True, timeout=120)
+        assert first.returncode == 0, first.stderr
     probe = ("import sys\nfrom solver import cli\ncode = cli.main(sys.argv[1:])\n"
              "heavy = sorted(m for m in ('sympy', 'lark', 'pint', 'numpy', 'pydantic') if m in sys.modules)\n"
              "print('HEAVY', code, heavy, file=sys.stderr)")
@@ -312,3 +313,20 @@ def test_spec_load_of_a_compiled_spec_answers_its_goal_from_the_compiled_form(mo
     spec = Spec.load(chat, sets)
     monkeypatch.setattr(GoalSolver, "solve", lambda *a: pytest.fail("the full pipeline's search ran"))
     assert spec.solve("max_batch") == expected
+
+
+@pytest.mark.usefixtures("_private_cache")
+def test_a_goal_is_compiled_when_first_asked_and_tried_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    chat = REPO / "specs" / "chat.infer"
+    spec = Spec.load(chat)
+    assert fastbuild.ensure(chat, None)              # as after `infer eval`: no goal compiled yet
+    assert fastpath.answer_solve(chat, [], "max_batch", "text", [], None) is None
+    sets = ["chat.prompt=2000token"]
+    asked = Spec.load(chat, sets)
+    solution = asked.solve("max_batch")
+    assert fastbuild.ensure(chat, spec, "max_batch", asked, sets, solution)
+    assert fastpath.answer_solve(chat, sets, "max_batch", "text", [], None) == render_solution(solution, "text")
+    found = fastpath.load(chat)
+    assert found is not None and found[0]["goals_tried"] == ["max_batch"]
+    monkeypatch.setattr(fastbuild, "add_goal", lambda *a: pytest.fail("tried again"))
+    assert fastbuild.ensure(chat, spec, "max_batch", asked, sets, solution)
