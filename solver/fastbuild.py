@@ -12,6 +12,7 @@ reason is printed under INFER_DEBUG).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from fractions import Fraction
@@ -353,6 +354,12 @@ def _check_goal(spec: Any, data: dict[str, Any], namespace: dict[str, Any], goal
         data["goal_names"] = {k: g for k, g in data["goal_names"].items() if g != goal}
 
 
+def _names_of(spec: Any, data: dict[str, Any]) -> dict[str, str]:
+    from solver.goalbuild import _names
+
+    return _names(spec.graph, data["goals"])
+
+
 def add_goal(goal_spec: Any, data: dict[str, Any], source: str, goal: str, sets: list[str],
              solution: Any = None) -> str:
     """Compile one goal (as asked: `goal_spec` loaded with `sets`) into the form; its new source."""
@@ -377,15 +384,55 @@ def ensure(path: str | Path, loaded: Any = None, goal: str | None = None, goal_s
     found = fastpath.load_entry(path)
     if found is None:
         return refresh(path, loaded, goal, goal_spec, list(sets), solution, every_goal=False)
-    data, _, reads, source = found
-    if goal is None or goal in data["goals_tried"]:
+    data, namespace, reads, source = found
+    if goal is None or (goal not in data["goals"] and goal in data["goals_tried"]):
         return True
     try:
-        source = add_goal(goal_spec, data, source, goal, list(sets), solution)
+        if goal in data["goals"]:
+            added = add_variant(goal_spec, data, namespace, source, goal, list(sets), solution)
+            if added is None:
+                return True
+            source = added
+        else:
+            source = add_goal(goal_spec, data, source, goal, list(sets), solution)
     except Exception as err:        # anything unforeseen: the goal is just not compiled
         fastpath.debug(f"goal `{goal}` not compiled: {type(err).__name__}: {err}")
         return False
     return fastpath.store(path, reads, data, source)
+
+
+def add_variant(goal_spec: Any, data: dict[str, Any], namespace: dict[str, Any], source: str, goal: str,
+                sets: list[str], solution: Any) -> str | None:
+    """A compiled goal that fell back on a question the full pipeline just answered: where another
+    requirement binds or another branch is active, that closed form is added (None: nothing to add)."""
+    from solver import fastgoal
+    from solver.goalbuild import Unsupported as Skipped
+    from solver.goalbuild import variant
+
+    try:
+        fastgoal.solve(data, namespace, sets, goal)
+        return None                   # it answers: the question fell back elsewhere (another format)
+    except fastpath.Fallback as why:
+        if "no recorded closed form" not in str(why):
+            return None
+    lines: list[str] = []
+    entry = data["goals"][goal]
+    entry["variants_tried"] = entry.get("variants_tried", 0) + 1
+    backup = json.dumps(entry)
+    try:
+        variant(goal_spec, data, goal, solution, lines)
+    except Skipped as why:
+        fastpath.debug(f"goal `{goal}`: no closed form added: {why}")
+        return source             # the count of tries is stored
+    extra = hoist("\n".join(lines) + "\n", f"v{len(source)}_")
+    namespace = dict(fastpath.RUNTIME)
+    exec(compile(source + extra, "<infer compiled form>", "exec"), namespace)
+    _check_goal(goal_spec, data, namespace, goal, sets, solution)
+    if goal not in data["goals"]:       # the new closed form does not reproduce the answer: drop it only
+        data["goals"][goal] = json.loads(backup)
+        data["goal_names"] = _names_of(goal_spec, data)
+        return source
+    return source + extra
 
 
 def refresh(path: str | Path, loaded: Any = None, goal: str | None = None, goal_spec: Any = None,

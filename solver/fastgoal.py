@@ -110,19 +110,22 @@ def search(goal: dict[str, Any], ns: dict[str, Any], base: dict[str, Any]) -> in
     return lo
 
 
-def _picks(closed: dict[str, Any], ns: dict[str, Any], v: dict[str, Any]) -> None:
-    """Every max/min/if of the closed form must take the branch it took when it was recorded."""
+def _picks(closed: dict[str, Any], ns: dict[str, Any], v: dict[str, Any]) -> bool:
+    """Whether every max/min/if of the closed form takes the branch it took when it was recorded
+    (Fallback where a near tie leaves that to the full pipeline's floats)."""
     for p in closed["picks"]:
         if p["kind"] == "if":
             truths = [ns[a](v) for a in p["args"]]
             if any(t is not False for t in truths[:-1]) or truths[-1] is not True:
-                raise Fallback("another branch of an if")
+                return False
             continue
         vals = [ns[a](v) for a in p["args"]]
         chosen = (max if p["kind"] == "max" else min)(vals)
-        k = vals.index(chosen)
-        if k != p["pick"] or any(w != chosen and abs(w - chosen) <= 1e-9 * max(abs(w), abs(chosen)) for w in vals):
-            raise Fallback(f"another branch of a {p['kind']}")
+        if any(w != chosen and abs(w - chosen) <= 1e-9 * max(abs(w), abs(chosen)) for w in vals):
+            raise Fallback(f"a near tie in a {p['kind']}")
+        if vals.index(chosen) != p["pick"]:
+            return False
+    return True
 
 
 def _fill_root(root: dict[str, Any], v: dict[str, Any], texts: list[str]) -> str:
@@ -138,7 +141,6 @@ def _closed_steps(goal: dict[str, Any], bind: dict[str, Any], ns: dict[str, Any]
     """GoalSolver._closed_form for the binding requirement, from what goalbuild recorded."""
     closed = bind["closed"]
     texts = data["texts"]
-    _picks(closed, ns, v)
     if closed["kind"] == "none":
         out["notes"].append("no closed form for the binding requirement; solved by bisection to a "
                             "relative 1e-12")
@@ -241,9 +243,9 @@ def solve(data: dict[str, Any], ns: dict[str, Any], sets: list[str], name: str) 
     if index is None or any(abs(n) < BAND and (r["moves"] or n != 0)
                             for r, n in zip(goal["reqs"][:index + 1], beyond)):
         raise Fallback("no clear binding requirement")
-    bind = goal["binds"].get(str(index))
+    bind = next((b for b in goal["binds"].get(str(index), []) if _picks(b["closed"], ns, v)), None)
     if bind is None:
-        raise Fallback("a requirement binds that has no recorded closed form")
+        raise Fallback("a requirement binds, or a branch is active, that no recorded closed form has")
     req = dict(goal["reqs"][index], index=index)
     out: dict[str, Any] = {"method": "bisection on the feasible edge", "notes": []}
     steps = [_step(shown, **_derived(data, v, kind, n)) for kind, n, shown in bind["steps"]]

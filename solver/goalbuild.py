@@ -69,15 +69,15 @@ def _names(graph: Graph, compiled: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _goal(spec: Any, goal: GoalDef, j: int, data: dict[str, Any], lines: list[str],
-          solution: Any = None) -> dict[str, Any]:
+def _scope(spec: Any, goal: GoalDef) -> tuple[list[Requirement], list[Requirement], str]:
+    """The requirements in and out of the goal's scope, as GoalSolver.solve decides (--set is in the
+    graph), and its one whole-number unknown; Unsupported for anything goalbuild does not compile."""
     graph: Graph = spec.graph
     ev = spec.evaluator
-    by_symbol = graph.by_symbol()
     goal_free = set(ev.free_of(goal.deps))
     reqs: list[Requirement] = []
     out_of_scope: list[Requirement] = []
-    for r in graph.requirements:        # in scope, as GoalSolver.solve decides (--set is in the graph)
+    for r in graph.requirements:
         r_free = set(ev.free_of(r.deps))
         (reqs if not r_free or r_free & goal_free or not goal_free else out_of_scope).append(r)
     free = ev.free_of(list(goal.deps) + [d for r in reqs for d in r.deps])
@@ -90,11 +90,20 @@ def _goal(spec: Any, goal: GoalDef, j: int, data: dict[str, Any], lines: list[st
     node = graph.nodes[var]
     if not node.whole or goal.target != var or goal.sense != "maximize":
         raise Unsupported("not the maximum of a whole-number unknown")
-    var = unknowns[0]
     for r in reqs:
         parts = split(r.expr)
         if parts is None or (parts[2] == 0 and var in graph.upstream(list(r.deps))):
             raise Unsupported(f"requirement `{r.text}` is not an inequality")
+    return reqs, out_of_scope, var
+
+
+def _goal(spec: Any, goal: GoalDef, j: int, data: dict[str, Any], lines: list[str],
+          solution: Any = None) -> dict[str, Any]:
+    graph: Graph = spec.graph
+    ev = spec.evaluator
+    by_symbol = graph.by_symbol()
+    reqs, out_of_scope, var = _scope(spec, goal)
+    node = graph.nodes[var]
     if solution is None:
         solver = GoalSolver(graph, evaluator=ev, compiled=getattr(spec, "_compiled", None))
         solution = solver.solve(goal)
@@ -130,22 +139,43 @@ def _goal(spec: Any, goal: GoalDef, j: int, data: dict[str, Any], lines: list[st
         owners = sorted({f"`{r.owner}`" if r.owner else "the spec's own" for r in out_of_scope})
         notes.append(f"{len(out_of_scope)} requirements of {', '.join(owners)} constrain other unknowns "
                      "and do not bind this goal")
-    binds = {}
-    for i, r in enumerate(reqs):      # the closed form of what binds at the spec's own values (each costs)
-        if var not in graph.upstream(list(r.deps)) or r.text != solution.binding:
-            continue
-        try:
-            binds[str(i)] = _binding(spec, goal, r, var, int(best), at, data, lines, f"{j}_{i}")
-        except (Unsupported, ArithmeticError, TypeError, ValueError, KeyError, sympy.PolynomialError) as why:
-            from solver import fastpath
-
-            fastpath.debug(f"goal `{goal.name}`: `{r.text}` binding is left to the full pipeline: {str(why)[:200]}")
-    if solution.binding is None or not binds:
+    binds: dict[str, list[dict[str, Any]]] = {}
+    for i, r in enumerate(reqs):      # the closed form of what binds at these values (each costs)
+        if var in graph.upstream(list(r.deps)) and r.text == solution.binding:
+            binds[str(i)] = [_binding(spec, goal, r, var, int(best), at, data, lines, f"{j}_{i}_0")]
+            break
+    else:
         raise Unsupported("no requirement binds")
     unit_word = {"token": "tokens", "request": "requests"}.get(data["shows"][var].get("si", ""), "numbers")
-    return {"var": var, "code": f"_g{j}", "fcode": f"_g{j}f", "reqs": items, "binds": binds,
+    return {"var": var, "index": j, "code": f"_g{j}", "fcode": f"_g{j}f", "reqs": items, "binds": binds,
             "texts": texts_of, "notes": notes, "sense": goal.sense, "goal_text": goal.text,
             "whole_show": display(graph, None, node.unit, node.dim), "unit_word": unit_word}
+
+
+MAX_VARIANTS = 8        # closed forms kept per goal, for other binding requirements or branches
+
+
+def variant(spec: Any, data: dict[str, Any], name: str, solution: Any, lines: list[str]) -> None:
+    """Add to a compiled goal the closed form `solution` shows (another requirement binds, or
+    another branch of a max/min/if is active): `spec` is the spec as asked, `solution` its answer."""
+    entry = data["goals"][name]
+    if entry.get("variants_tried", 0) > MAX_VARIANTS:
+        raise Unsupported("enough closed forms tried for this goal")
+    graph: Graph = spec.graph
+    goal = next(g for g in graph.goals if g.name == name)
+    reqs, _, var = _scope(spec, goal)
+    if [r.text for r in reqs] != [r["text"] for r in entry["reqs"]] or var != entry["var"]:
+        raise Unsupported("the goal's scope differs")
+    if not isinstance(solution.value, int) or isinstance(solution.value, bool):
+        raise Unsupported("the answer is not a whole number")
+    at = spec.evaluator.values({var: sympy.Integer(solution.value)})
+    for i, r in enumerate(reqs):
+        if var in graph.upstream(list(r.deps)) and r.text == solution.binding:
+            known = entry["binds"].setdefault(str(i), [])
+            tag = f"{entry['index']}_{i}_{entry['variants_tried']}"
+            known.append(_binding(spec, goal, r, var, solution.value, at, data, lines, tag))
+            return
+    raise Unsupported("no requirement binds")
 
 
 def _binding(spec: Any, goal: GoalDef, req: Requirement, var: str, best: int, at: dict[str, Any],
