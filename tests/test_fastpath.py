@@ -330,3 +330,18 @@ def test_a_goal_is_compiled_when_first_asked_and_tried_once(monkeypatch: pytest.
     assert found is not None and found[0]["goals_tried"] == ["max_batch"]
     monkeypatch.setattr(fastbuild, "add_goal", lambda *a: pytest.fail("tried again"))
     assert fastbuild.ensure(chat, spec, "max_batch", asked, sets, solution)
+
+
+@pytest.mark.usefixtures("_private_cache")
+def test_a_compiled_goal_adds_the_closed_form_of_another_branch_once_asked() -> None:
+    chat = REPO / "specs" / "chat.infer"
+    assert fastbuild.refresh(chat)
+    sets = ["chat.prompt=250token"]          # a short prompt: another branch of a min is active
+    assert fastpath.answer_solve(chat, sets, "max_batch", "text", [], None) is None
+    asked = Spec.load(chat, sets)
+    solution = asked.solve("max_batch")
+    assert fastbuild.ensure(chat, None, "max_batch", asked, sets, solution)
+    for prompt in ("250token", "260token"):
+        sets = [f"chat.prompt={prompt}"]
+        expected = render_solution(Spec.load(chat, sets).solve("max_batch"), "json")
+        assert fastpath.answer_solve(chat, sets, "max_batch", "json", [], None) == expected
