@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 import math
 import os
 import re
@@ -58,9 +59,25 @@ def entry_key(spec: str | Path) -> str:
     environment (as the result cache keys a command line); the files are checked on load."""
     from solver import memo
 
-    text = json.dumps([FORMAT, "compiled", str(spec), os.getcwd(), memo.code_stamp(), memo.installed(),
-                       memo.environment()])
+    # Only what changes the answers: the CLI's stdout settings and INFER_DEBUG/INFER_COMPILED do not,
+    # so `infer` and the Python API (`Spec.load`) share one form.
+    answers = [kv for kv in memo.environment()[0] if kv[0] not in ("INFER_DEBUG", "INFER_COMPILED")]
+    text = json.dumps([FORMAT, "compiled", str(spec), os.getcwd(), memo.code_stamp(), _installed(), answers])
     return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def _installed() -> list[str]:
+    """As solver.memo.installed, with the environment's folder for the interpreter's path and
+    without the first import path entry (the script's folder): `infer` (run as `python3`),
+    `python -c`, `python -m` and a user's script then share one form."""
+    found = [sys.version, sys.prefix]
+    for entry in sys.path[1:]:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        found += sorted(n for n in names if n.endswith((".dist-info", ".egg-info", ".egg-link", ".pth")))
+    return found
 
 
 def seal(data: dict[str, Any], source: str) -> str:
@@ -73,14 +90,25 @@ def _folder() -> Path | None:
     return private_dir("compiled")
 
 
+def _code_sha(blob: bytes) -> str:
+    """The bytecode's hash, with the interpreter that wrote it (marshal's format is per version)."""
+    return hashlib.sha256(f"{sys.implementation.cache_tag} {sys.version}\0".encode() + blob).hexdigest()
+
+
 def store(spec: str | Path, reads: list[list[str]], data: dict[str, Any], source: str) -> bool:
+    """The form as checked JSON, and its source compiled once (`.code`: bytecode whose hash the
+    JSON records, so a later question skips `compile()`)."""
     from lang.cachedir import write_atomic
 
     folder = _folder()
     if folder is None:
         return False
-    blob = json.dumps({"reads": reads, "data": data, "source": source, "sha": seal(data, source)}).encode()
-    return len(blob) <= MAX_ENTRY_BYTES and write_atomic(folder / f"{entry_key(spec)}.json", blob)
+    key = entry_key(spec)
+    code = marshal.dumps(compile(source, "<infer compiled form>", "exec"))
+    code_sha = _code_sha(code) if len(code) <= MAX_ENTRY_BYTES and write_atomic(folder / f"{key}.code", code) else ""
+    blob = json.dumps({"reads": reads, "data": data, "source": source, "code": code_sha,
+                       "sha": seal(data, source + code_sha)}).encode()
+    return len(blob) <= MAX_ENTRY_BYTES and write_atomic(folder / f"{key}.json", blob)
 
 
 def load(spec: str | Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -105,7 +133,9 @@ def load_entry(spec: str | Path) -> tuple[dict[str, Any], dict[str, Any], list[l
         data, source, reads = entry["data"], entry["source"], entry["reads"]
         if not (isinstance(data, dict) and isinstance(source, str) and isinstance(reads, list)):
             return None
-        if entry.get("sha") != seal(data, source) or data.get("format") != FORMAT:
+        code_sha = entry.get("code", "")
+        if not isinstance(code_sha, str) or entry.get("sha") != seal(data, source + code_sha) or \
+                data.get("format") != FORMAT:
             debug("hash mismatch: rebuilt")
             return None
         log = ReadLog()
@@ -119,8 +149,21 @@ def load_entry(spec: str | Path) -> tuple[dict[str, Any], dict[str, Any], list[l
         debug("a file it read has changed: rebuilt")
         return None
     namespace: dict[str, Any] = dict(RUNTIME)
-    exec(compile(source, "<infer compiled form>", "exec"), namespace)
+    exec(_code(folder / f"{entry_key(spec)}.code", code_sha, source), namespace)
     return data, namespace, reads, source
+
+
+def _code(path: Path, code_sha: str, source: str) -> Any:
+    """The form's bytecode where its hash is the one recorded; else its source, compiled now."""
+    from lang.cachedir import read_private
+
+    blob = read_private(path, MAX_ENTRY_BYTES) if code_sha else None
+    if blob is not None and _code_sha(blob) == code_sha:
+        try:
+            return marshal.loads(blob)
+        except (ValueError, EOFError, TypeError):
+            pass
+    return compile(source, "<infer compiled form>", "exec")
 
 
 # --- what the generated code calls -------------------------------------------------------

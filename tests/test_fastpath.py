@@ -263,7 +263,8 @@ def test_a_goal_that_is_not_compiled_takes_the_full_pipeline(compiled: dict[str,
     assert fastpath.answer_solve(chat, ["chat.tp=3"], "max_batch", "text", [], None) is None   # no answer
 
 
-def test_a_new_question_imports_neither_sympy_nor_lark_nor_pint(tmp_path: Path) -> None:
+def test_a_new_question_imports_neither_sympy_nor_lark_nor_pint(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     env = {**{k: v for k, v in os.environ.items() if k != "INFER_COMPILED"}, "PYTHONPATH": str(REPO),
            "XDG_CACHE_HOME": str(tmp_path / "cache"), "INFER_CACHE": "1"}      # on by default
     chat = str(REPO / "specs" / "chat.infer")
@@ -283,6 +284,8 @@ def test_a_new_question_imports_neither_sympy_nor_lark_nor_pint(tmp_path: Path) 
         full = subprocess.run([sys.executable, "-m", "solver.cli", *argv], env={**env, "INFER_COMPILED": "0"},
                               capture_output=True, text=True, timeout=120)
         assert fast.stdout == full.stdout and full.returncode == 0
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert fastpath.load(chat) is not None     # the Python API (Spec.load) finds the form the CLI built
 
 
 def test_override_values_are_exact_in_the_inputs_unit() -> None:
