@@ -204,14 +204,19 @@ def test_a_tampered_form_is_never_run(tmp_path: Path) -> None:
 
 
 def _goal_questions(path: Path) -> tuple[list[str], list[list[str]]]:
+    """Each of the spec's first inputs a little off its own value (the own values are checked as
+    each goal is built): the interactive loop's questions."""
     found = fastpath.load(path)
     assert found is not None
-    data = found[0]
-    own = [n for n, _ in data["quantities"] if n in data["inputs"]]
-    numbers = ["3", "250", "17.5", "4096", "0.5"]
-    count = 3 if _id(path) == "specs/chat.infer" else 1     # the spec's own values: checked as it is built
-    return list(data["goals"]), [[f"{n}={numbers[i % 5]}{data['inputs'][n]['unit']}"]
-                                 for i, n in enumerate(own[:count])]
+    data, namespace = found
+    own = [n for n, _ in data["quantities"] if n in data["inputs"] and data["inputs"][n]["unit"]]   # not tp, pp
+    values = namespace["values"]({})
+    questions = []
+    for i, name in enumerate(own[:3 if _id(path) == "specs/chat.infer" else 2]):
+        unit = data["inputs"][name]
+        shown = values[name] / Fraction(unit["p"], unit["q"]) * [Fraction(11, 10), Fraction(4, 5), Fraction(3, 2)][i]
+        questions.append([f"{name}={float(shown):.4f}".rstrip("0").rstrip(".") + unit["unit"]])
+    return list(data["goals"]), questions
 
 
 goals_answered: dict[str, int] = {}
