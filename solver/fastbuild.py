@@ -383,6 +383,8 @@ def ensure(path: str | Path, loaded: Any = None, goal: str | None = None, goal_s
     has not tried yet is compiled into it."""
     found = fastpath.load_entry(path)
     if found is None:
+        if fastpath.refused(path):
+            return False
         return refresh(path, loaded, goal, goal_spec, list(sets), solution, every_goal=False)
     data, namespace, reads, source = found
     if goal is None or (goal not in data["goals"] and goal in data["goals_tried"]):
@@ -477,6 +479,8 @@ def refresh(path: str | Path, loaded: Any = None, goal: str | None = None, goal_
                 source = add_goal(spec, data, source, name, [])
     except (Unsupported, fastpath.Fallback) as why:
         fastpath.debug(f"not kept for {path}: {why}")
+        if "log" in locals() and log.consistent:     # not tried again until a file it read changes
+            fastpath.store_refusal(path, [[k, p, v] for (k, p), v in sorted(log.entries.items())], str(why))
         return False
     except Exception as err:        # a spec with errors, or anything unforeseen: the form is just not kept
         fastpath.debug(f"not kept for {path}: {type(err).__name__}: {err}")

@@ -111,6 +111,42 @@ def store(spec: str | Path, reads: list[list[str]], data: dict[str, Any], source
     return len(blob) <= MAX_ENTRY_BYTES and write_atomic(folder / f"{key}.json", blob)
 
 
+def store_refusal(spec: str | Path, reads: list[list[str]], reason: str) -> bool:
+    """A spec the compiled form cannot answer (a square root, say): kept in the form's place so
+    that every question does not try to build it again, until a file it read changes."""
+    from lang.cachedir import write_atomic
+
+    folder = _folder()
+    if folder is None:
+        return False
+    blob = json.dumps({"reads": reads, "refused": reason, "sha": seal({"refused": reason}, "")}).encode()
+    return len(blob) <= MAX_ENTRY_BYTES and write_atomic(folder / f"{entry_key(spec)}.json", blob)
+
+
+def refused(spec: str | Path) -> bool:
+    """Whether a sound refusal stands in the form's place (see `store_refusal`)."""
+    from lang.cachedir import read_private
+    from lang.reads import KINDS, ReadLog, holds
+
+    folder = _folder()
+    raw = read_private(folder / f"{entry_key(spec)}.json", MAX_ENTRY_BYTES) if folder is not None else None
+    if raw is None:
+        return False
+    try:
+        entry = json.loads(raw)
+        reason = entry["refused"]
+        if not isinstance(reason, str) or entry.get("sha") != seal({"refused": reason}, ""):
+            return False
+        log = ReadLog()
+        for kind, path, outcome in entry["reads"]:
+            if kind not in KINDS:
+                return False
+            log.entries[(str(kind), str(path))] = str(outcome)
+    except (ValueError, KeyError, TypeError, RecursionError):
+        return False
+    return bool(log.entries) and holds(log)
+
+
 def load(spec: str | Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(data, namespace of the compiled code), or None: missing, altered, or its files changed."""
     found = load_entry(spec)

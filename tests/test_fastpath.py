@@ -353,3 +353,16 @@ def test_a_compiled_goal_adds_the_closed_form_of_another_branch_once_asked() -> 
         sets = [f"chat.prompt={prompt}"]
         expected = render_solution(Spec.load(chat, sets).solve("max_batch"), "json")
         assert fastpath.answer_solve(chat, sets, "max_batch", "json", [], None) == expected
+
+
+@pytest.mark.usefixtures("_private_cache")
+def test_a_spec_the_form_cannot_answer_is_not_tried_again_until_it_changes(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = tmp_path / "s.infer"
+    spec.write_text("a = 2 GB\nb = sqrt(a * 1 GB)\n")      # a square root: not compiled
+    assert not fastbuild.ensure(spec)
+    assert fastpath.refused(spec) and fastpath.load(spec) is None
+    monkeypatch.setattr(fastbuild, "build", lambda *a: pytest.fail("tried again"))
+    assert not fastbuild.ensure(spec)
+    spec.write_text("a = 2 GB\nb = a * 2\n")
+    assert not fastpath.refused(spec)
