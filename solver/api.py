@@ -35,13 +35,18 @@ class Spec:
         self.sources = sources
         self._evaluator: Evaluator | None = None
         self._compiled: dict[tuple[object, ...], object] = {}    # see GoalSolver.compiled
+        self._form: tuple[object, ...] | None = None      # the spec's compiled form (solver.fastpath), if any
 
     @classmethod
     def load(cls, path: str | Path, set: Iterable[str] = ()) -> Spec:
         """Parse and check a spec; `set` holds `NAME=VALUE` overrides as on the command line."""
         sources = SourceMap()
         graph = build_graph(path, list(set), sources)
-        return cls(graph, sources)
+        spec = cls(graph, sources)
+        from solver import fastpath
+
+        spec._form = fastpath.for_api(path, list(set))   # a goal answered from it: see solve
+        return spec
 
     @property
     def evaluator(self) -> Evaluator:
@@ -136,7 +141,10 @@ class Spec:
             else:
                 solution = invert(graph, name, held, self._constant(held, text))
         elif goal is not None:
-            solution = GoalSolver(graph, evaluator=self.evaluator, compiled=self._compiled).solve(goal)
+            from solver import fastpath
+
+            solution = fastpath.api_goal(self._form, goal.name) or \
+                GoalSolver(graph, evaluator=self.evaluator, compiled=self._compiled).solve(goal)
         else:
             solution = self._forward(name)
         if unit:

@@ -204,7 +204,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from solver import fastpath
 
-    if fastpath.enabled():      # experimental (INFER_COMPILED=1): the spec's compiled form answers
+    if fastpath.enabled():      # the spec's compiled form answers (INFER_COMPILED=0: never)
         answer = fastpath.answer_eval(args.spec, args.sets, args.json, getattr(args, "strict", False))
         if answer is not None:
             print(answer)
@@ -246,7 +246,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from solver import fastpath
 
     fmt = "json" if args.json else args.format
-    if fastpath.enabled():      # experimental (INFER_COMPILED=1): a quantity's derivation, compiled
+    if fastpath.enabled():      # a quantity's derivation or a goal, compiled (INFER_COMPILED=0: never)
         answer = fastpath.answer_solve(args.spec, args.sets, args.target, fmt, args.where, args.unit)
         if answer is not None:
             print(answer)
@@ -267,7 +267,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if fastpath.enabled():
         from solver.fastbuild import ensure
 
-        ensure(args.spec, None if args.sets else spec)
+        goal = solution.target if solution.kind == "goal" and not args.where and not args.unit else None
+        ensure(args.spec, None if args.sets else spec, goal, spec, args.sets, solution)
     return EXIT_OK
 
 

@@ -12,6 +12,9 @@ reason is printed under INFER_DEBUG).
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -37,13 +40,19 @@ _COMPARE = {sympy.LessThan: "<=", sympy.StrictLessThan: "<", sympy.GreaterThan: 
             sympy.StrictGreaterThan: ">", sympy.Equality: "==", sympy.Unequality: "!="}
 
 
-def code(expr: sympy.Basic, by_symbol: dict[sympy.Symbol, Node]) -> str:
-    """Python source for a formula; `v` holds the values of the quantities it reads."""
+def code(expr: sympy.Basic, by_symbol: dict[sympy.Symbol, Node], floats: bool = False) -> str:
+    """Python source for a formula; `v` holds the values of the quantities it reads. With
+    `floats`, the same formula over floats (a goal's coarse scan: fast, and only a guide)."""
     def c(e: sympy.Basic) -> str:
         if e is sympy.true:
             return "True"
         if e is sympy.false:
             return "False"
+        if isinstance(e, sympy.Rational) and floats:
+            number = float(Fraction(int(e.p), int(e.q)))
+            if (number == 0 and e != 0) or not math.isfinite(number):
+                raise Unsupported("a constant past a float")
+            return f"({number!r})"
         if isinstance(e, sympy.Rational):
             return f"F({int(e.p)}, {int(e.q)})"
         if isinstance(e, sympy.Symbol):
@@ -58,11 +67,15 @@ def code(expr: sympy.Basic, by_symbol: dict[sympy.Symbol, Node]) -> str:
         if isinstance(e, sympy.Pow):
             if e.exp.is_number and not e.exp.is_Integer:
                 raise Unsupported(f"a fractional power: {e}")
+            if e.exp == -1:        # a division (1/0 raises ZeroDivisionError: the caller falls back)
+                return f"({'1.0' if floats else '1'} / {c(e.base)})"
+            if floats:
+                return f"_fpow({c(e.base)}, {c(e.exp)})"
             return f"_pow({c(e.base)}, {c(e.exp)}, {_EXACT_POWER_BITS})"
         if isinstance(e, sympy.ceiling):
-            return f"_ceil({c(e.args[0])})"
+            return f"_{'f' if floats else ''}ceil({c(e.args[0])})"
         if isinstance(e, sympy.floor):
-            return f"_floor({c(e.args[0])})"
+            return f"_{'f' if floats else ''}floor({c(e.args[0])})"
         if isinstance(e, sympy.Max):
             return "max(" + ", ".join(c(a) for a in e.args) + ")"
         if isinstance(e, sympy.Min):
@@ -135,10 +148,40 @@ def template(expr: ast.Expr, context: str, graph: Graph, values: Any, slots: lis
     return print_formula(expr, context, graph, slot, parent)
 
 
+def derivation(graph: Graph, order: list[str], owner: str, values: Any, formulas: dict[str, Any],
+               conv: dict[str, Any]) -> list[list[str]]:
+    """The steps `solver.explain.forward_steps(graph, order, values, owner)` writes, as
+    [kind, quantity, name shown] ("c": a catalog's figure, "f": a formula), each formula's
+    template added to `formulas` and the display of every value it reads to `conv`."""
+    from solver.explain import show_formula
+
+    mine = [n for n in order if not owner or n.startswith(owner + ".")]
+    read_directly = {d for n in mine for d in graph.nodes[n].deps}
+    steps: list[list[str]] = []
+    for n in order:
+        node = graph.nodes[n]
+        if node.kind != "derived" or node.formula is None:
+            continue
+        shown = n[len(owner) + 1:] if owner and n.startswith(owner + ".") else n
+        if owner and not n.startswith(owner + "."):
+            if n in read_directly:
+                steps.append(["c", n, shown])
+            continue
+        if n not in formulas:
+            slots: list[list[Any]] = []
+            pieces = template(node.formula, n, graph, values, slots)
+            for ref, _ in slots:
+                conv.setdefault(ref, display(graph, None, display_unit(graph.nodes[ref]), graph.nodes[ref].dim))
+            formulas[n] = {"formula": show_formula(node.formula, n, graph), "pieces": pieces, "slots": slots,
+                           "alias": isinstance(node.formula, (ast.Name, ast.Attribute, ast.Conditional))}
+        steps.append(["f", n, shown])
+    return steps
+
+
 def forward(spec: Any, values: dict[str, Any], data: dict[str, Any]) -> None:
     """What `solve --for QUANTITY` shows, for every quantity of the spec that has a value: the
     derivation's steps as stored text and slots; each checked against solver.explain now."""
-    from solver.explain import forward_steps, show_formula
+    from solver.explain import forward_steps
 
     graph: Graph = spec.graph
     goals = {g.name for g in graph.goals}
@@ -148,28 +191,8 @@ def forward(spec: Any, values: dict[str, Any], data: dict[str, Any]) -> None:
     for name in graph.root_names:
         if name not in values or name in goals:
             continue
-        order = graph.upstream([name])
         owner = name.rsplit(".", 1)[0] if "." in name else ""
-        mine = [n for n in order if not owner or n.startswith(owner + ".")]
-        read_directly = {d for n in mine for d in graph.nodes[n].deps}
-        steps: list[list[str]] = []
-        for n in order:
-            node = graph.nodes[n]
-            if node.kind != "derived" or node.formula is None:
-                continue
-            shown = n[len(owner) + 1:] if owner and n.startswith(owner + ".") else n
-            if owner and not n.startswith(owner + "."):
-                if n in read_directly:
-                    steps.append(["c", n, shown])
-                continue
-            if n not in formulas:
-                slots: list[list[Any]] = []
-                pieces = template(node.formula, n, graph, values, slots)
-                for ref, _ in slots:
-                    conv.setdefault(ref, display(graph, None, display_unit(graph.nodes[ref]), graph.nodes[ref].dim))
-                formulas[n] = {"formula": show_formula(node.formula, n, graph), "pieces": pieces, "slots": slots,
-                               "alias": isinstance(node.formula, (ast.Name, ast.Attribute, ast.Conditional))}
-            steps.append(["f", n, shown])
+        steps = derivation(graph, graph.upstream([name]), owner, values, formulas, conv)
         targets[name] = {"steps": steps, "input": graph.nodes[name].kind == "input"}
     plain = _plain_values(values)
     checked: set[tuple[str, str, str]] = set()
@@ -259,44 +282,168 @@ def build(spec: Any) -> tuple[dict[str, Any], str]:
                 raise Unsupported(f"requirement `{r.text}` decides itself on an unknown")
             reqs.append({"static": True, "text": r.text, "record": r.owner, "holds": None, "margin": ""})
             continue
-        item: dict[str, Any] = {"static": False, "text": r.text, "record": r.owner, "truth": f"_r{i}",
-                                "split": False}
-        lines += [f"def _r{i}(v):", f"    return {code(r.expr, by_symbol)}"]
-        parts = split(r.expr)
-        if parts is not None:
-            lhs, rhs, sense, _ = parts
-            side: Node | None = None
-            side_unit: str | None = r.side_unit
-            dim = r.side_dim
-            if dim is None:
-                side = _single_node(graph, lhs) or _single_node(graph, rhs)
-                side_unit = side.unit if side else None
-                dim = side.dim if side else None
-            lines += [f"def _l{i}(v):", f"    return _s({code(lhs, by_symbol)})",
-                      f"def _h{i}(v):", f"    return _s({code(rhs, by_symbol)})"]
-            item.update({"split": True, "lhs": f"_l{i}", "rhs": f"_h{i}", "sense": sense,
-                         "side": display(graph, side, side_unit, dim),
-                         "gap": display(graph, None, side_unit, dim),
-                         "tiny": display(graph, None, None, dim)})
-            if item["gap"]["k"] in ("text", "bool"):
-                raise Unsupported(f"requirement `{r.text}` compares texts or truths")
-        reqs.append(item)
+        reqs.append(requirement_item(graph, r, str(i), by_symbol, lines))
     data = {"format": fastpath.FORMAT, "spec": graph.path, "texts": list(graph.texts), "inputs": inputs,
             "quantities": quantities, "requirements": reqs, "unknown": list(evaluation.unknown.items()),
             "shows": {name: display(graph, graph.nodes[name], None, None) for name in values}}
     forward(spec, values, data)
-    return data, "\n".join(lines) + "\n"
+    data.update({"goals": {}, "goal_names": {}, "goals_tried": []})     # compiled when first asked
+    return data, hoist("\n".join(lines) + "\n")
 
 
-def ensure(path: str | Path, loaded: Any = None) -> bool:
-    """`refresh` unless a sound compiled form is there already (a question it fell back on)."""
-    return fastpath.load(path) is not None or refresh(path, loaded)
+def hoist(source: str, prefix: str = "") -> str:
+    """Every `F(p, q)` made once, when the form loads, rather than at each evaluation."""
+    names: dict[str, str] = {}
+
+    def name(m: re.Match[str]) -> str:
+        return names.setdefault(m.group(0), f"_K{prefix}{len(names)}")
+
+    body = re.sub(r"F\((-?[0-9]+), ([0-9]+)\)", name, source)
+    return "".join(f"{n} = {literal}\n" for literal, n in names.items()) + body
 
 
-def refresh(path: str | Path, loaded: Any = None) -> bool:
+def requirement_item(graph: Graph, r: Any, tag: str, by_symbol: dict[sympy.Symbol, Node],
+                     lines: list[str]) -> dict[str, Any]:
+    """A requirement as stored: its truth and sides as functions `_r{tag}`, `_l{tag}`, `_h{tag}`
+    of the values (added to `lines`), and how its sides and margin are shown."""
+    item: dict[str, Any] = {"static": False, "text": r.text, "record": r.owner, "truth": f"_r{tag}",
+                            "split": False}
+    lines += [f"def _r{tag}(v):", f"    return {code(r.expr, by_symbol)}"]
+    parts = split(r.expr)
+    if parts is not None:
+        lhs, rhs, sense, strict = parts
+        side: Node | None = None
+        side_unit: str | None = r.side_unit
+        dim = r.side_dim
+        if dim is None:
+            side = _single_node(graph, lhs) or _single_node(graph, rhs)
+            side_unit = side.unit if side else None
+            dim = side.dim if side else None
+        lines += [f"def _l{tag}(v):", f"    return _s({code(lhs, by_symbol)})",
+                  f"def _h{tag}(v):", f"    return _s({code(rhs, by_symbol)})"]
+        item.update({"split": True, "lhs": f"_l{tag}", "rhs": f"_h{tag}", "sense": sense, "strict": strict,
+                     "side": display(graph, side, side_unit, dim),
+                     "gap": display(graph, None, side_unit, dim),
+                     "tiny": display(graph, None, None, dim)})
+        if item["gap"]["k"] in ("text", "bool"):
+            raise Unsupported(f"requirement `{r.text}` compares texts or truths")
+    return item
+
+
+def _check_goal(spec: Any, data: dict[str, Any], namespace: dict[str, Any], goal: str, sets: list[str],
+                solution: Any = None) -> None:
+    """Keep a compiled goal only where it answers as the full pipeline does (at `sets`)."""
+    from solver import fastgoal
+    from solver.optimize import GoalSolver
+    from solver.render import render_solution
+
+    try:
+        fast = fastgoal.solve(data, namespace, list(sets), goal)
+        if solution is None:
+            goal_def = next(g for g in spec.graph.goals if g.name == goal)
+            solution = GoalSolver(spec.graph, evaluator=spec.evaluator, compiled=spec._compiled).solve(goal_def)
+        same = all(fastgoal.render(fast, fmt) == render_solution(solution, fmt) for fmt in ("json", "text"))
+    except Exception as why:        # a fallback, or a goal the full pipeline finds no answer to
+        fastpath.debug(f"goal `{goal}` is left to the full pipeline: {type(why).__name__}: {why}")
+        same = False
+    else:
+        if not same:
+            fastpath.debug(f"goal `{goal}` is left to the full pipeline: its answer differs")
+    if not same:
+        del data["goals"][goal]
+        data["goal_names"] = {k: g for k, g in data["goal_names"].items() if g != goal}
+
+
+def _names_of(spec: Any, data: dict[str, Any]) -> dict[str, str]:
+    from solver.goalbuild import _names
+
+    return _names(spec.graph, data["goals"])
+
+
+def add_goal(goal_spec: Any, data: dict[str, Any], source: str, goal: str, sets: list[str],
+             solution: Any = None) -> str:
+    """Compile one goal (as asked: `goal_spec` loaded with `sets`) into the form; its new source."""
+    from solver.goalbuild import goals
+
+    lines: list[str] = []
+    goals(goal_spec, data, lines, [goal], solution)
+    if goal not in data["goals"]:
+        return source
+    source += hoist("\n".join(lines) + "\n", f"g{len(data['goals_tried'])}_")
+    namespace: dict[str, Any] = dict(fastpath.RUNTIME)
+    exec(compile(source, "<infer compiled form>", "exec"), namespace)
+    _check_goal(goal_spec, data, namespace, goal, sets, solution)
+    return source
+
+
+def ensure(path: str | Path, loaded: Any = None, goal: str | None = None, goal_spec: Any = None,
+           sets: list[str] | tuple[str, ...] = (), solution: Any = None) -> bool:
+    """`refresh` unless a sound compiled form is there already (a question it fell back on); a
+    goal asked (`goal`, answered as `solution` by `goal_spec` loaded with `sets`) that the form
+    has not tried yet is compiled into it."""
+    found = fastpath.load_entry(path)
+    if found is None:
+        if fastpath.refused(path):
+            return False
+        return refresh(path, loaded, goal, goal_spec, list(sets), solution, every_goal=False)
+    data, namespace, reads, source = found
+    if goal is None or (goal not in data["goals"] and goal in data["goals_tried"]):
+        return True
+    try:
+        if goal in data["goals"]:
+            added = add_variant(goal_spec, data, namespace, source, goal, list(sets), solution)
+            if added is None:
+                return True
+            source = added
+        else:
+            source = add_goal(goal_spec, data, source, goal, list(sets), solution)
+    except Exception as err:        # anything unforeseen: the goal is just not compiled
+        fastpath.debug(f"goal `{goal}` not compiled: {type(err).__name__}: {err}")
+        return False
+    return fastpath.store(path, reads, data, source)
+
+
+def add_variant(goal_spec: Any, data: dict[str, Any], namespace: dict[str, Any], source: str, goal: str,
+                sets: list[str], solution: Any) -> str | None:
+    """A compiled goal that fell back on a question the full pipeline just answered: where another
+    requirement binds or another branch is active, that closed form is added (None: nothing to add)."""
+    from solver import fastgoal
+    from solver.goalbuild import Unsupported as Skipped
+    from solver.goalbuild import variant
+
+    try:
+        fastgoal.solve(data, namespace, sets, goal)
+        return None                   # it answers: the question fell back elsewhere (another format)
+    except fastpath.Fallback as why:
+        if "no recorded closed form" not in str(why):
+            return None
+    lines: list[str] = []
+    entry = data["goals"][goal]
+    entry["variants_tried"] = entry.get("variants_tried", 0) + 1
+    backup = json.dumps(entry)
+    try:
+        variant(goal_spec, data, goal, solution, lines)
+    except Skipped as why:
+        fastpath.debug(f"goal `{goal}`: no closed form added: {why}")
+        return source             # the count of tries is stored
+    extra = hoist("\n".join(lines) + "\n", f"v{len(source)}_")
+    namespace = dict(fastpath.RUNTIME)
+    exec(compile(source + extra, "<infer compiled form>", "exec"), namespace)
+    _check_goal(goal_spec, data, namespace, goal, sets, solution)
+    if goal not in data["goals"]:       # the new closed form does not reproduce the answer: drop it only
+        data["goals"][goal] = json.loads(backup)
+        data["goal_names"] = _names_of(goal_spec, data)
+        return source
+    return source + extra
+
+
+def refresh(path: str | Path, loaded: Any = None, goal: str | None = None, goal_spec: Any = None,
+            sets: list[str] | None = None, solution: Any = None, every_goal: bool = True) -> bool:
     """Build, check against the full pipeline, and keep the compiled form of a spec; False where
     it is not kept (the reason under INFER_DEBUG). `loaded`: the spec already loaded with no
-    overrides while the caller's `lang.reads.recording()` logged its file looks."""
+    overrides while the caller's `lang.reads.recording()` logged its file looks; `goal`: a goal
+    to compile too (see `ensure`; with no `goal_spec`, every goal of the spec unless `every_goal`
+    is false: the CLI compiles a goal when it is first asked)."""
     from lang.reads import ReadLog, current
     from solver.api import Spec
     from solver.render import render_evaluation, render_solution
@@ -324,8 +471,16 @@ def refresh(path: str | Path, loaded: Any = None) -> bool:
             full = render_solution(spec.solve(target), "json")
             if fastpath.render_solution(fastpath.forward_solution(data, namespace, [], target), "json") != full:
                 raise Unsupported(f"the derivation of `{target}` differs from the full pipeline's")
+        asked = [goal] if goal_spec is not None and goal else [g.name for g in spec.graph.goals] if every_goal else []
+        for name in asked:
+            if goal_spec is not None:
+                source = add_goal(goal_spec, data, source, name, list(sets or []), solution)
+            else:
+                source = add_goal(spec, data, source, name, [])
     except (Unsupported, fastpath.Fallback) as why:
         fastpath.debug(f"not kept for {path}: {why}")
+        if "log" in locals() and log.consistent:     # not tried again until a file it read changes
+            fastpath.store_refusal(path, [[k, p, v] for (k, p), v in sorted(log.entries.items())], str(why))
         return False
     except Exception as err:        # a spec with errors, or anything unforeseen: the form is just not kept
         fastpath.debug(f"not kept for {path}: {type(err).__name__}: {err}")

@@ -1,7 +1,8 @@
-"""The compiled form of a spec: a new `eval` or `solve --for QUANTITY` without sympy, lark or pint.
+"""The compiled form of a spec: a new `eval` or `solve --for QUANTITY|GOAL` without sympy, lark or pint.
 
-EXPERIMENTAL, OFF unless `INFER_COMPILED=1` (issue 15). It answers `eval` and a quantity's forward
-derivation; goals, `--where` and `--in` still take the full pipeline (what is left: bench/STARTUP.md).
+On by default (issue 15); `INFER_COMPILED=0` turns it off. It answers `eval`, a quantity's forward
+derivation, and a goal that maximizes a whole-number unknown (solver.fastgoal); choices, continuous
+unknowns, `--where` and `--in` still take the full pipeline.
 
 Method: after a full `eval` or `solve`, `solver.fastbuild` writes, for the spec with no overrides,
 every quantity's formula as Python source over `fractions.Fraction` (exact, as sympy's Rationals
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 import math
 import os
 import re
@@ -42,7 +44,8 @@ class Fallback(Exception):
 
 
 def enabled() -> bool:
-    return os.environ.get("INFER_COMPILED", "0") == "1" and \
+    """On unless `INFER_COMPILED=0` (or the caches are off: `INFER_CACHE=0`)."""
+    return os.environ.get("INFER_COMPILED", "1") not in ("0", "false", "no") and \
         os.environ.get("INFER_CACHE", "1") not in ("0", "false", "no")
 
 
@@ -56,9 +59,25 @@ def entry_key(spec: str | Path) -> str:
     environment (as the result cache keys a command line); the files are checked on load."""
     from solver import memo
 
-    text = json.dumps([FORMAT, "compiled", str(spec), os.getcwd(), memo.code_stamp(), memo.installed(),
-                       memo.environment()])
+    # Only what changes the answers: the CLI's stdout settings and INFER_DEBUG/INFER_COMPILED do not,
+    # so `infer` and the Python API (`Spec.load`) share one form.
+    answers = [kv for kv in memo.environment()[0] if kv[0] not in ("INFER_DEBUG", "INFER_COMPILED")]
+    text = json.dumps([FORMAT, "compiled", str(spec), os.getcwd(), memo.code_stamp(), _installed(), answers])
     return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def _installed() -> list[str]:
+    """As solver.memo.installed, with the environment's folder for the interpreter's path and
+    without the first import path entry (the script's folder): `infer` (run as `python3`),
+    `python -c`, `python -m` and a user's script then share one form."""
+    found = [sys.version, sys.prefix]
+    for entry in sys.path[1:]:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        found += sorted(n for n in names if n.endswith((".dist-info", ".egg-info", ".egg-link", ".pth")))
+    return found
 
 
 def seal(data: dict[str, Any], source: str) -> str:
@@ -71,18 +90,71 @@ def _folder() -> Path | None:
     return private_dir("compiled")
 
 
+def _code_sha(blob: bytes) -> str:
+    """The bytecode's hash, with the interpreter that wrote it (marshal's format is per version)."""
+    return hashlib.sha256(f"{sys.implementation.cache_tag} {sys.version}\0".encode() + blob).hexdigest()
+
+
 def store(spec: str | Path, reads: list[list[str]], data: dict[str, Any], source: str) -> bool:
+    """The form as checked JSON, and its source compiled once (`.code`: bytecode whose hash the
+    JSON records, so a later question skips `compile()`)."""
     from lang.cachedir import write_atomic
 
     folder = _folder()
     if folder is None:
         return False
-    blob = json.dumps({"reads": reads, "data": data, "source": source, "sha": seal(data, source)}).encode()
+    key = entry_key(spec)
+    code = marshal.dumps(compile(source, "<infer compiled form>", "exec"))
+    code_sha = _code_sha(code) if len(code) <= MAX_ENTRY_BYTES and write_atomic(folder / f"{key}.code", code) else ""
+    blob = json.dumps({"reads": reads, "data": data, "source": source, "code": code_sha,
+                       "sha": seal(data, source + code_sha)}).encode()
+    return len(blob) <= MAX_ENTRY_BYTES and write_atomic(folder / f"{key}.json", blob)
+
+
+def store_refusal(spec: str | Path, reads: list[list[str]], reason: str) -> bool:
+    """A spec the compiled form cannot answer (a square root, say): kept in the form's place so
+    that every question does not try to build it again, until a file it read changes."""
+    from lang.cachedir import write_atomic
+
+    folder = _folder()
+    if folder is None:
+        return False
+    blob = json.dumps({"reads": reads, "refused": reason, "sha": seal({"refused": reason}, "")}).encode()
     return len(blob) <= MAX_ENTRY_BYTES and write_atomic(folder / f"{entry_key(spec)}.json", blob)
+
+
+def refused(spec: str | Path) -> bool:
+    """Whether a sound refusal stands in the form's place (see `store_refusal`)."""
+    from lang.cachedir import read_private
+    from lang.reads import KINDS, ReadLog, holds
+
+    folder = _folder()
+    raw = read_private(folder / f"{entry_key(spec)}.json", MAX_ENTRY_BYTES) if folder is not None else None
+    if raw is None:
+        return False
+    try:
+        entry = json.loads(raw)
+        reason = entry["refused"]
+        if not isinstance(reason, str) or entry.get("sha") != seal({"refused": reason}, ""):
+            return False
+        log = ReadLog()
+        for kind, path, outcome in entry["reads"]:
+            if kind not in KINDS:
+                return False
+            log.entries[(str(kind), str(path))] = str(outcome)
+    except (ValueError, KeyError, TypeError, RecursionError):
+        return False
+    return bool(log.entries) and holds(log)
 
 
 def load(spec: str | Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(data, namespace of the compiled code), or None: missing, altered, or its files changed."""
+    found = load_entry(spec)
+    return None if found is None else (found[0], found[1])
+
+
+def load_entry(spec: str | Path) -> tuple[dict[str, Any], dict[str, Any], list[list[str]], str] | None:
+    """`load`, with the file looks and the source it was stored with (to add a goal to it)."""
     from lang.cachedir import read_private
     from lang.reads import KINDS, ReadLog, holds
 
@@ -97,7 +169,9 @@ def load(spec: str | Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
         data, source, reads = entry["data"], entry["source"], entry["reads"]
         if not (isinstance(data, dict) and isinstance(source, str) and isinstance(reads, list)):
             return None
-        if entry.get("sha") != seal(data, source) or data.get("format") != FORMAT:
+        code_sha = entry.get("code", "")
+        if not isinstance(code_sha, str) or entry.get("sha") != seal(data, source + code_sha) or \
+                data.get("format") != FORMAT:
             debug("hash mismatch: rebuilt")
             return None
         log = ReadLog()
@@ -111,8 +185,21 @@ def load(spec: str | Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
         debug("a file it read has changed: rebuilt")
         return None
     namespace: dict[str, Any] = dict(RUNTIME)
-    exec(compile(source, "<infer compiled form>", "exec"), namespace)
-    return data, namespace
+    exec(_code(folder / f"{entry_key(spec)}.code", code_sha, source), namespace)
+    return data, namespace, reads, source
+
+
+def _code(path: Path, code_sha: str, source: str) -> Any:
+    """The form's bytecode where its hash is the one recorded; else its source, compiled now."""
+    from lang.cachedir import read_private
+
+    blob = read_private(path, MAX_ENTRY_BYTES) if code_sha else None
+    if blob is not None and _code_sha(blob) == code_sha:
+        try:
+            return marshal.loads(blob)
+        except (ValueError, EOFError, TypeError):
+            pass
+    return compile(source, "<infer compiled form>", "exec")
 
 
 # --- what the generated code calls -------------------------------------------------------
@@ -153,8 +240,34 @@ def _undefined() -> Fraction:
     raise Fallback("a branch with no value")
 
 
+def _float(value: Any) -> Any:
+    """A value in the float code (a goal's coarse scan): finite, or the scan falls back."""
+    if isinstance(value, bool):
+        return value
+    value = float(value)
+    if not math.isfinite(value):
+        raise Fallback("a float past its range")
+    return value
+
+
+def _fpow(base: float, exponent: float) -> float:
+    try:
+        return float(base ** exponent)
+    except (OverflowError, ZeroDivisionError):
+        raise Fallback("a power past a float") from None
+
+
+def _fceil(a: float) -> float:
+    return float(math.ceil(a))
+
+
+def _ffloor(a: float) -> float:
+    return float(math.floor(a))
+
+
 RUNTIME: dict[str, Any] = {"__builtins__": {"max": max, "min": min, "bool": bool}, "F": Fraction, "_s": _settle,
-                           "_pow": _pow, "_ceil": _ceil, "_floor": _floor, "_undefined": _undefined}
+                           "_pow": _pow, "_ceil": _ceil, "_floor": _floor, "_undefined": _undefined,
+                           "_fs": _float, "_fpow": _fpow, "_fceil": _fceil, "_ffloor": _ffloor}
 
 
 # --- showing a value, as solver.quantities and solver.explain do ------------------------------
@@ -408,6 +521,18 @@ def answer_solve(spec: str | Path, sets: list[str], target: str, fmt: str, where
     if found is None:
         return None
     data, ns = found
+    goal = data.get("goal_names", {}).get(target)
+    if goal is not None:
+        from solver import fastgoal
+
+        try:
+            return fastgoal.render(fastgoal.solve(data, ns, list(sets), goal), fmt)
+        except Fallback as why:
+            debug(f"full pipeline: {why}")
+            return None
+        except (ZeroDivisionError, OverflowError, ValueError, TypeError, KeyError) as err:
+            debug(f"full pipeline: {type(err).__name__}: {err}")
+            return None
     if target not in data.get("forward", {}):
         debug(f"full pipeline: `{target}` is a goal, an unknown, or not compiled")
         return None
@@ -433,3 +558,26 @@ def answer_eval(spec: str | Path, sets: list[str], as_json: bool, strict: bool) 
         return None
     result["spec"] = data["spec"]
     return render(result, as_json)
+
+
+def for_api(spec: str | Path, sets: list[str]) -> tuple[Any, ...] | None:
+    """What `Spec.load` keeps of the compiled form (None where it is off or missing): loaded with
+    the spec's files, so the form and the graph read the same contents."""
+    if not enabled():
+        return None
+    found = load(spec)
+    return None if found is None else (found[0], found[1], list(sets))
+
+
+def api_goal(form: tuple[Any, ...] | None, goal: str) -> Any:
+    """`Spec.solve(GOAL)` from the compiled form: the same `results.Solution`, or None."""
+    if form is None or goal not in form[0].get("goals", {}):
+        return None
+    from solver import fastgoal, results
+
+    data, ns, sets = form
+    try:
+        return results.Solution.model_validate(fastgoal.solve(data, ns, sets, goal))
+    except (Fallback, ZeroDivisionError, OverflowError, ValueError, TypeError, KeyError) as why:
+        debug(f"full pipeline: {why}")
+        return None

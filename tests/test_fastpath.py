@@ -1,6 +1,7 @@
-"""The compiled form of a spec (solver.fastpath, INFER_COMPILED=1) answers `eval` with the full
-pipeline's bytes, imports none of sympy, lark, pint, numpy or pydantic, and is never replayed
-stale: an edited spec or imported module, another code version or environment rebuilds it."""
+"""The compiled form of a spec (solver.fastpath, on unless INFER_COMPILED=0) answers `eval`, `solve
+--for QUANTITY` and `solve --for GOAL` with the full pipeline's bytes, imports none of sympy, lark,
+pint, numpy or pydantic, and is never replayed stale: an edited spec or imported module, another
+code version or environment rebuilds it."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from solver import fastbuild, fastpath, memo
 from solver.api import Spec
-from solver.optimize import SolveError
+from solver.optimize import GoalSolver, SolveError
 from solver.render import render_evaluation, render_solution
 from tests.conftest import REPO
 
@@ -122,8 +125,8 @@ def test_chat_answers_new_prompts_and_derivations_with_the_full_pipelines_bytes(
         sets = [f"chat.prompt={prompt}"]
         fast = _fast(chat, sets, targets)
         assert fast is not None and fast == _full(chat, sets, targets)
-    # goals, unknowns, --where and --in take the full pipeline
-    for target in ("max_batch", "chat.batch", "chat.itl", "chat.nope"):
+    # a quantity that reads the unknown, a name not in the spec, --where and --in take the full pipeline
+    for target in ("chat.itl", "chat.nope"):
         assert fastpath.answer_solve(chat, [], target, "text", [], None) is None
     assert fastpath.answer_solve(chat, [], "chat.kv_per_token", "text", [], "KiB/token") is None
     assert fastpath.answer_solve(chat, [], "chat.prompt", "text", ["chat.ttft=1 s"], None) is None
@@ -200,22 +203,94 @@ def test_a_tampered_form_is_never_run(tmp_path: Path) -> None:
     assert fastpath.load(spec) is None
 
 
-def test_a_new_question_imports_neither_sympy_nor_lark_nor_pint(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(tmp_path / "cache"), "INFER_COMPILED": "1",
-           "INFER_CACHE": "1"}
+def _goal_questions(path: Path) -> tuple[list[str], list[list[str]]]:
+    """Each of the spec's first inputs a little off its own value (the own values are checked as
+    each goal is built): the interactive loop's questions."""
+    found = fastpath.load(path)
+    assert found is not None
+    data, namespace = found
+    own = [n for n, _ in data["quantities"] if n in data["inputs"] and data["inputs"][n]["unit"]]   # not tp, pp
+    values = namespace["values"]({})
+    questions = []
+    for i, name in enumerate(own[:3 if _id(path) == "specs/chat.infer" else 2]):
+        unit = data["inputs"][name]
+        shown = values[name] / Fraction(unit["p"], unit["q"]) * [Fraction(11, 10), Fraction(4, 5), Fraction(3, 2)][i]
+        questions.append([f"{name}={float(shown):.4f}".rstrip("0").rstrip(".") + unit["unit"]])
+    return list(data["goals"]), questions
+
+
+goals_answered: dict[str, int] = {}
+
+
+@pytest.mark.parametrize("path", [p for p in SPECS if "acceptance" not in p.parts], ids=lambda p: _id(p))
+def test_the_compiled_form_answers_goals_with_the_full_pipelines_bytes(path: Path, compiled: dict[str, bool]) -> None:
+    if not compiled[_id(path)]:
+        return
+    goals, questions = _goal_questions(path)
+    for goal in goals:
+        for sets in questions:
+            fast = [fastpath.answer_solve(path, sets, goal, fmt, [], None) for fmt in FORMATS]
+            assert all(f is None for f in fast) or None not in fast
+            if fast[0] is None:
+                continue
+            solution = Spec.load(path, sets).solve(goal)
+            assert fast == [render_solution(solution, fmt) for fmt in FORMATS], (goal, sets)
+            goals_answered[_id(path)] = goals_answered.get(_id(path), 0) + 1
+
+
+def test_most_goals_compile_and_answer_new_questions(compiled: dict[str, bool]) -> None:
+    # maximize a whole-number unknown, no choice: chat, calculator, kv-budget, long-context-kv,
+    # multi-node (2 goals), rag
+    assert goals_answered.get("specs/chat.infer", 0) >= 2, goals_answered
+    assert len(goals_answered) >= 4, goals_answered
+
+
+@given(prompt=st.integers(min_value=200, max_value=30000), output=st.sampled_from([128, 512, 2048]))
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_chat_max_batch_is_the_full_pipelines_or_falls_back(prompt: int, output: int,
+                                                            compiled: dict[str, bool]) -> None:
+    chat = REPO / "specs" / "chat.infer"
+    sets = [f"chat.prompt={prompt}token", f"chat.output={output}token"]
+    fast = fastpath.answer_solve(chat, sets, "max_batch", "json", [], None)
+    if fast is not None:
+        try:
+            full = render_solution(Spec.load(chat, sets).solve("max_batch"), "json")
+        except SolveError as err:       # the compiled form answers only where there is an answer
+            pytest.fail(f"compiled answer where the full pipeline finds none: {err}")
+        assert fast == full
+
+
+def test_a_goal_that_is_not_compiled_takes_the_full_pipeline(compiled: dict[str, bool]) -> None:
+    choice = REPO / "specs" / "gpu-choice.infer"      # a choice to enumerate
+    assert compiled[_id(choice)]
+    assert fastpath.answer_solve(choice, [], "cheapest", "text", [], None) is None
+    chat = REPO / "specs" / "chat.infer"
+    assert fastpath.answer_solve(chat, ["chat.tp=3"], "max_batch", "text", [], None) is None   # no answer
+
+
+def test_a_new_question_imports_neither_sympy_nor_lark_nor_pint(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {**{k: v for k, v in os.environ.items() if k != "INFER_COMPILED"}, "PYTHONPATH": str(REPO),
+           "XDG_CACHE_HOME": str(tmp_path / "cache"), "INFER_CACHE": "1"}      # on by default
     chat = str(REPO / "specs" / "chat.infer")
-    first = subprocess.run([sys.executable, "-m", "solver.cli", "eval", chat], env=env, capture_output=True,
-                           text=True, timeout=120)
-    assert first.returncode == 0, first.stderr
+    for argv in (["eval", chat], ["solve", chat, "--for", "max_batch"]):    # builds the form, then the goal
+        first = subprocess.run([sys.executable, "-m", "solver.cli", *argv], env=env, capture_output=True,
+                               text=True, timeout=120)
+        assert first.returncode == 0, first.stderr
     probe = ("import sys\nfrom solver import cli\ncode = cli.main(sys.argv[1:])\n"
              "heavy = sorted(m for m in ('sympy', 'lark', 'pint', 'numpy', 'pydantic') if m in sys.modules)\n"
              "print('HEAVY', code, heavy, file=sys.stderr)")
-    argv = ["eval", chat, "--set", "chat.prompt=1234token"]
-    fast = subprocess.run([sys.executable, "-c", probe, *argv], env=env, capture_output=True, text=True, timeout=120)
-    assert "HEAVY 0 []" in fast.stderr, fast.stderr
-    full = subprocess.run([sys.executable, "-m", "solver.cli", *argv], env={**env, "INFER_COMPILED": "0"},
-                          capture_output=True, text=True, timeout=120)
-    assert fast.stdout == full.stdout and full.returncode == 0
+    for argv in (["eval", chat, "--set", "chat.prompt=1234token"],
+                 ["solve", chat, "--for", "chat.prefill_time", "--set", "chat.prompt=1234token"],
+                 ["solve", chat, "--for", "max_batch", "--set", "chat.prompt=1234token"]):
+        fast = subprocess.run([sys.executable, "-c", probe, *argv], env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert "HEAVY 0 []" in fast.stderr, fast.stderr
+        full = subprocess.run([sys.executable, "-m", "solver.cli", *argv], env={**env, "INFER_COMPILED": "0"},
+                              capture_output=True, text=True, timeout=120)
+        assert fast.stdout == full.stdout and full.returncode == 0
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert fastpath.load(chat) is not None     # the Python API (Spec.load) finds the form the CLI built
 
 
 def test_override_values_are_exact_in_the_inputs_unit() -> None:
@@ -232,3 +307,62 @@ def test_a_sound_form_is_not_rebuilt_after_a_question_it_fell_back_on(tmp_path: 
     assert fastbuild.ensure(spec)
     monkeypatch.setattr(fastbuild, "refresh", lambda *a: pytest.fail("rebuilt"))
     assert fastbuild.ensure(spec)
+
+
+@pytest.mark.usefixtures("_private_cache")
+def test_spec_load_of_a_compiled_spec_answers_its_goal_from_the_compiled_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    chat = REPO / "specs" / "chat.infer"
+    monkeypatch.setenv("INFER_CACHE", "1")
+    assert fastbuild.refresh(chat)
+    sets = ["chat.prompt=2500token"]
+    monkeypatch.setenv("INFER_COMPILED", "0")
+    expected = Spec.load(chat, sets).solve("max_batch")
+    monkeypatch.delenv("INFER_COMPILED")
+    spec = Spec.load(chat, sets)
+    monkeypatch.setattr(GoalSolver, "solve", lambda *a: pytest.fail("the full pipeline's search ran"))
+    assert spec.solve("max_batch") == expected
+
+
+@pytest.mark.usefixtures("_private_cache")
+def test_a_goal_is_compiled_when_first_asked_and_tried_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    chat = REPO / "specs" / "chat.infer"
+    spec = Spec.load(chat)
+    assert fastbuild.ensure(chat, None)              # as after `infer eval`: no goal compiled yet
+    assert fastpath.answer_solve(chat, [], "max_batch", "text", [], None) is None
+    sets = ["chat.prompt=2000token"]
+    asked = Spec.load(chat, sets)
+    solution = asked.solve("max_batch")
+    assert fastbuild.ensure(chat, spec, "max_batch", asked, sets, solution)
+    assert fastpath.answer_solve(chat, sets, "max_batch", "text", [], None) == render_solution(solution, "text")
+    found = fastpath.load(chat)
+    assert found is not None and found[0]["goals_tried"] == ["max_batch"]
+    monkeypatch.setattr(fastbuild, "add_goal", lambda *a: pytest.fail("tried again"))
+    assert fastbuild.ensure(chat, spec, "max_batch", asked, sets, solution)
+
+
+@pytest.mark.usefixtures("_private_cache")
+def test_a_compiled_goal_adds_the_closed_form_of_another_branch_once_asked() -> None:
+    chat = REPO / "specs" / "chat.infer"
+    assert fastbuild.refresh(chat)
+    sets = ["chat.prompt=250token"]          # a short prompt: another branch of a min is active
+    assert fastpath.answer_solve(chat, sets, "max_batch", "text", [], None) is None
+    asked = Spec.load(chat, sets)
+    solution = asked.solve("max_batch")
+    assert fastbuild.ensure(chat, None, "max_batch", asked, sets, solution)
+    for prompt in ("250token", "260token"):
+        sets = [f"chat.prompt={prompt}"]
+        expected = render_solution(Spec.load(chat, sets).solve("max_batch"), "json")
+        assert fastpath.answer_solve(chat, sets, "max_batch", "json", [], None) == expected
+
+
+@pytest.mark.usefixtures("_private_cache")
+def test_a_spec_the_form_cannot_answer_is_not_tried_again_until_it_changes(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = tmp_path / "s.infer"
+    spec.write_text("a = 2 GB\nb = sqrt(a * 1 GB)\n")      # a square root: not compiled
+    assert not fastbuild.ensure(spec)
+    assert fastpath.refused(spec) and fastpath.load(spec) is None
+    monkeypatch.setattr(fastbuild, "build", lambda *a: pytest.fail("tried again"))
+    assert not fastbuild.ensure(spec)
+    spec.write_text("a = 2 GB\nb = a * 2\n")
+    assert not fastpath.refused(spec)
