@@ -162,8 +162,8 @@ def test_stated_memory_fraction_overrides_the_engine_default() -> None:
 
 
 def test_gpt_fast_power_cap_only_on_a100() -> None:
-    assert _settings(_row("GF1"))["memory_bandwidth"] == "1.7 TB/s"
-    assert _settings(_row("GF11"))["memory_bandwidth"] == "1.7 TB/s"     # the source's cap
+    assert _settings(_row("GF1"))["memory_bandwidth"] == "1.7 TB/s / mbu"
+    assert _settings(_row("GF11"))["memory_bandwidth"] == "1.7 TB/s / mbu"     # the source's cap
     assert "memory_bandwidth" not in _settings(_row("GF13"))     # MI250X: no capped figure
     assert all(_settings(_row(r))["engine"].startswith("engines.gpt_fast {") for r in ("GF1", "GF13"))
     assert (_settings(_row("FT8"))["engine"]
@@ -255,7 +255,8 @@ def test_only_documented_factors_sit_at_a_bound(result: V.Validation) -> None:
     assert g is not None
     # overlap_residual at 100 %: the data prefer the sum (docs/validation.md says why)
     # comm_efficiency at its 60 % floor: the large all-reduces want a slower data term (docs/validation.md)
-    assert set(at_bound(g.factors)) <= {"overlap_residual", "comm_efficiency"}, at_bound(g.factors)
+    # kernel_launch at its 1 us floor: launches hide behind the GPU's work (docs/validation.md)
+    assert set(at_bound(g.factors)) <= {"overlap_residual", "comm_efficiency", "kernel_launch"}, at_bound(g.factors)
 
 
 def test_loso_targets(result: V.Validation) -> None:
