@@ -30,6 +30,7 @@ from lang.graph import GoalDef, Graph, Node, Requirement
 from lang.units import format_dim
 from solver import results
 from solver.evaluate import Evaluator, decide, lambdify, substitute
+from solver.inline import Inliner
 from solver.explain import display_unit, forward_steps, print_sympy, short_names, show_formula, value_of
 from solver.margins import Margin, build, loosened, polynomial_ok, sign_change_roots, solve_polynomial, with_breakpoints
 from solver.margins import split as _split
@@ -499,13 +500,14 @@ class GoalSolver:
         notes: list[str] = []
         sides = []
         branch_notes = []
+        inliner = Inliner()     # one memo for both sides: they read the same quantities
         for side in (lhs, rhs):
-            expanded = _expand_through(graph, side, dependents, fixed)
+            expanded = _expand_through(graph, side, dependents, fixed, inliner)
             if expanded.has(sympy.ceiling, sympy.floor):
                 expanded = expanded.replace(sympy.ceiling, lambda a: a).replace(sympy.floor, lambda a: a)
                 notes.append("ceil/floor relaxed to solve; the whole-number check below is exact")
             if expanded.has(sympy.Min, sympy.Max, sympy.Piecewise):
-                expanded, branch = _active_branch(expanded, x, at, numbers)
+                expanded, branch = _active_branch(expanded, x, at, numbers, inliner)
                 if expanded is None:
                     return []
                 if branch:
@@ -668,22 +670,30 @@ def _downstream(graph: Graph, var: str) -> set[str]:
 
 
 def _expand_through(graph: Graph, expr: sympy.Basic, dependents: set[str],
-                    fixed: Mapping[str, sympy.Expr]) -> sympy.Basic:
-    """Inline the quantities that depend on the variable; keep the rest as named symbols."""
+                    fixed: Mapping[str, sympy.Expr], inliner: Inliner | None = None) -> sympy.Basic:
+    """Inline the quantities that depend on the variable; keep the rest as named symbols.
+
+    Each quantity is inlined once, fully, and then read wherever it occurs (the expression
+    `xreplace` would reach one layer of names at a time; see solver.inline)."""
     by_symbol = graph.by_symbol()
-    for _ in range(200):
-        replaced = {}
-        for sym in expr.free_symbols:
-            node = by_symbol.get(sym)
-            if node is None:
-                continue
-            if node.name in fixed and node.kind in ("choice",):
-                continue
-            if node.name in dependents and node.kind == "derived" and node.expr is not None:
-                replaced[sym] = node.expr
-        if not replaced:
-            break
-        expr = expr.xreplace(replaced)
+    inliner = inliner or Inliner()
+    full: dict[sympy.Symbol, sympy.Basic] = {}
+
+    def inlinable(sym: sympy.Basic) -> bool:
+        node = by_symbol.get(sym)   # type: ignore[call-overload]
+        return (node is not None and node.name in dependents and node.kind == "derived"
+                and node.expr is not None)
+
+    def inline(formula: sympy.Basic) -> sympy.Basic:
+        rule = {}
+        for sym in formula.free_symbols:
+            if inlinable(sym):
+                if sym not in full:
+                    full[sym] = inline(by_symbol[sym].expr)      # type: ignore[arg-type]
+                rule[sym] = full[sym]
+        return inliner.replace(formula, rule) if rule else formula
+
+    expr = inline(expr)
     # Choices fixed for this combination become their option's value.
     choice_values = {by_symbol[s].symbol: fixed[by_symbol[s].name] for s in expr.free_symbols
                      if s in by_symbol and by_symbol[s].name in fixed and by_symbol[s].kind == "choice"}
@@ -691,15 +701,20 @@ def _expand_through(graph: Graph, expr: sympy.Basic, dependents: set[str],
 
 
 def _active_branch(expr: sympy.Basic, x: sympy.Symbol, at: sympy.Basic,
-                   numbers: Mapping[sympy.Symbol, sympy.Basic]) -> tuple[sympy.Basic | None, str]:
+                   numbers: Mapping[sympy.Symbol, sympy.Basic],
+                   inliner: Inliner | None = None) -> tuple[sympy.Basic | None, str]:
     """Replace each max/min/piecewise by the branch active at the solution."""
     notes = []
+    inliner = inliner or Inliner()
+    here = {x: at}
+
+    def value(a: sympy.Basic) -> sympy.Basic:
+        return inliner.replace(inliner.replace(a, numbers), here)
 
     def pick(node: sympy.Basic) -> sympy.Basic:
         if isinstance(node, (sympy.Max, sympy.Min)):
             args = list(node.args)
-            vals = [float(a.xreplace(numbers).xreplace({x: at})) if a.xreplace(numbers).xreplace(
-                {x: at}).is_number else float("nan") for a in args]
+            vals = [float(v) if v.is_number else float("nan") for v in map(value, args)]
             choose = max if isinstance(node, sympy.Max) else min
             k = vals.index(choose(vals))
             kind = "max" if isinstance(node, sympy.Max) else "min"
@@ -709,7 +724,7 @@ def _active_branch(expr: sympy.Basic, x: sympy.Symbol, at: sympy.Basic,
             return args[k]
         if isinstance(node, sympy.Piecewise):
             for e, c in node.args:
-                truth = c.xreplace(numbers).xreplace({x: at}) if c is not sympy.true else sympy.true
+                truth = value(c) if c is not sympy.true else sympy.true
                 if truth is sympy.true:
                     return e
             return node
@@ -723,7 +738,7 @@ def _active_branch(expr: sympy.Basic, x: sympy.Symbol, at: sympy.Basic,
         inner = [t for t in targets if not any(isinstance(a, (sympy.Max, sympy.Min, sympy.Piecewise))
                                                 for a in sympy.preorder_traversal(t) if a is not t)]
         mapping = {t: pick(t) for t in inner}
-        new = expr.xreplace(mapping)
+        new = inliner.replace(expr, mapping)
         if new == expr:
             return None, ""
         expr = new
