@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterable, Mapping
 
 import sympy
 
+from lang.exprbuild import minmax
 from lang.graph import Graph
 from lang.lower import power_of_numbers
-from solver.inline import Inliner, minmax
+from solver.inline import Inliner
 
 Values = dict[str, sympy.Expr]
 

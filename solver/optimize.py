@@ -30,8 +30,8 @@ from lang.graph import GoalDef, Graph, Node, Requirement
 from lang.units import format_dim
 from solver import results
 from solver.evaluate import Evaluator, decide, lambdify, substitute
-from solver.inline import Inliner
 from solver.explain import display_unit, forward_steps, print_sympy, short_names, show_formula, value_of
+from solver.inline import Inliner
 from solver.margins import Margin, build, loosened, polynomial_ok, sign_change_roots, solve_polynomial, with_breakpoints
 from solver.margins import split as _split
 from solver.quantities import convert
