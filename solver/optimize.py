@@ -32,7 +32,16 @@ from solver import results
 from solver.evaluate import Evaluator, decide, lambdify, substitute
 from solver.explain import display_unit, forward_steps, print_sympy, short_names, show_formula, value_of
 from solver.inline import Inliner
-from solver.margins import Margin, build, loosened, polynomial_ok, sign_change_roots, solve_polynomial, with_breakpoints
+from solver.margins import (
+    Margin,
+    build,
+    loosened,
+    polynomial_ok,
+    sign_change_roots,
+    solve_polynomial,
+    unique,
+    with_breakpoints,
+)
 from solver.margins import split as _split
 from solver.quantities import convert
 
@@ -309,7 +318,7 @@ class GoalSolver:
         obj_fn = lambdify(objective, [x])
         whole = node.whole
         if whole:
-            grid = np.unique(np.round(np.geomspace(1, WHOLE_MAX, GRID_POINTS)))
+            grid = unique(np.round(np.geomspace(1, WHOLE_MAX, GRID_POINTS)))
         else:
             grid = np.geomspace(X_MIN, X_MAX, GRID_POINTS)
 
@@ -419,7 +428,7 @@ class GoalSolver:
         a, b = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
         xs = np.linspace(a, b, 2001)
         if whole:
-            xs = np.unique(np.round(xs))
+            xs = unique(np.round(xs))
         with np.errstate(all="ignore"):
             vals = sign * np.asarray(obj_fn(xs), dtype=float) * np.ones_like(xs)
         vals = np.where(ok(xs), vals, -np.inf)
