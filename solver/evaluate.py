@@ -142,6 +142,9 @@ class Evaluator:
         # the last few points evaluated, each with what was undefined AT that point (a point a
         # solver probed, e.g. a queue at saturation, must not leave its reasons behind)
         self._known: dict[tuple[object, ...], tuple[Values, dict[str, str]]] = {}
+        # each node's composed formula per (free, fixed): a solver composes every requirement's
+        # two sides over the same upstream quantities, each of which is composed once
+        self._composed: dict[tuple[object, ...], dict[str, sympy.Basic]] = {}
 
     def values(self, fixed: Mapping[str, sympy.Expr] | None = None,
                only: Iterable[str] | None = None) -> Values:
@@ -207,9 +210,16 @@ class Evaluator:
             roots = [target]
         else:
             roots = sorted(str(s) for s in target.free_symbols if str(s) in nodes)
-        formula: dict[str, sympy.Basic] = {}
+        key = (tuple(sorted(free)), tuple(sorted(fixed.items(), key=lambda kv: kv[0])))
+        formula = self._composed.get(key)
+        if formula is None:
+            if len(self._composed) >= KEEP_POINTS:
+                self._composed.pop(next(iter(self._composed)))
+            formula = self._composed[key] = {}
         for name in self.graph.upstream(roots):
             node = nodes[name]
+            if name in formula:
+                continue
             if name in free:
                 formula[name] = node.symbol
             elif name in fixed:
