@@ -201,12 +201,19 @@ def _numerator(expr: sympy.Basic) -> sympy.Basic:
     return sympy.together(expr).as_numer_denom()[0]
 
 
-def polynomial_ok(expr: sympy.Basic, x: sympy.Symbol) -> bool:
-    numer = _numerator(expr)
+@lru_cache(maxsize=32)
+def _coefficients(numer: sympy.Basic, x: sympy.Symbol) -> tuple[sympy.Basic, ...] | None:
+    """The numerator's coefficients in x, highest first (None: not a polynomial in x), built once
+    for `polynomial_ok` and `solve_polynomial` alike."""
     try:
-        return sympy.Poly(numer, x).degree() <= 2
+        return tuple(sympy.Poly(numer, x).all_coeffs())
     except sympy.PolynomialError:
-        return False
+        return None
+
+
+def polynomial_ok(expr: sympy.Basic, x: sympy.Symbol) -> bool:
+    coeffs = _coefficients(_numerator(expr), x)
+    return coeffs is not None and len(coeffs) <= 3
 
 
 def solve_polynomial(expr: sympy.Basic, x: sympy.Symbol) -> list[sympy.Basic]:
@@ -219,10 +226,8 @@ def solve_polynomial(expr: sympy.Basic, x: sympy.Symbol) -> list[sympy.Basic]:
     >>> solve_polynomial(a * x / b - 3, x)
     [3*b/a]
     """
-    numer = _numerator(expr)
-    try:
-        coeffs = sympy.Poly(numer, x).all_coeffs()
-    except sympy.PolynomialError:
+    coeffs = _coefficients(_numerator(expr), x)
+    if coeffs is None:
         return []
     if len(coeffs) == 2:
         b, c = coeffs
