@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -158,9 +159,9 @@ def install_yardstick() -> Path:
     return python
 
 
-def yardstick_rows(runs: int, python: Path | None) -> tuple[float, float] | None:
-    """llm-analysis's CLI, one configuration, median of N fresh processes (after one to compile
-    its bytecode); offline, as its model and GPU come from its own tables."""
+def yardstick_run(python: Path | None) -> Callable[[], tuple[float, float]] | None:
+    """One run of llm-analysis's CLI, one configuration (after one to compile its bytecode);
+    offline, as its model and GPU come from its own tables."""
     if python is None or not python.exists():
         return None
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
@@ -168,14 +169,20 @@ def yardstick_rows(runs: int, python: Path | None) -> tuple[float, float] | None
     env.pop("PYTHONPATH", None)
     argv = [str(python), *YARDSTICK_ARGS]
     _wall(argv, env, cwd=Path(tempfile.gettempdir()))
-    return _median([_wall(argv, env, cwd=Path(tempfile.gettempdir())) for _ in range(runs)])
+    return lambda: _wall(argv, env, cwd=Path(tempfile.gettempdir()))
 
 
-def cli_rows(runs: int, work: Path) -> dict[str, tuple[float, float]]:
+def cli_rows(runs: int, work: Path, yard: Callable[[], tuple[float, float]] | None
+             ) -> dict[str, tuple[float, float]]:
     cache = work / "cache"
     warm = _env(cache, True)
     _wall(_cli("specs/chat.infer", 999), warm)                 # stdlib parse and unit caches filled
-    new_q = [_wall(_cli("specs/chat.infer", 1000 + i), warm) for i in range(runs)]
+    # The yardstick's runs alternate with the main row's, so both see the same load.
+    new_q, yards = [], []
+    for i in range(runs):
+        if yard is not None:
+            yards.append(yard())
+        new_q.append(_wall(_cli("specs/chat.infer", 1000 + i), warm))
     compiled = _env(cache, True, compiled=True)
     _wall(_cli("specs/chat.infer", 998), compiled)            # builds the compiled form, if it is built
     new_compiled = [_wall(_cli("specs/chat.infer", 6000 + i), compiled) for i in range(runs)]
@@ -190,8 +197,11 @@ def cli_rows(runs: int, work: Path) -> dict[str, tuple[float, float]]:
         fresh = work / f"empty-{i}"
         empty.append(_wall(_cli("specs/chat.infer", 1000), _env(fresh, True)))
         shutil.rmtree(fresh, ignore_errors=True)
-    return {"new": _median(new_q), "compiled": _median(new_compiled), "unseen": _median(unseen),
+    rows = {"new": _median(new_q), "compiled": _median(new_compiled), "unseen": _median(unseen),
             "empty": _median(empty), "replay": _median(replay)}
+    if yards:
+        rows["yardstick"] = _median(yards)
+    return rows
 
 
 def in_process(runs: int) -> dict[str, float]:
@@ -265,8 +275,8 @@ def main() -> None:
     load = "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        yard = yardstick_rows(args.runs, python)
-        cli = cli_rows(args.runs, work)
+        cli = cli_rows(args.runs, work, yardstick_run(python))
+        yard = cli.get("yardstick")
         evals = eval_rows(args.runs, work)
         proc = in_process(max(args.runs, 20))
         compiled_eval = in_process_compiled(max(args.runs, 20), work)
@@ -290,7 +300,8 @@ def main() -> None:
     if yard is not None:
         yardstick = (f"Yardstick: llm-analysis {YARDSTICK_VERSION} (PyPI), one configuration from its CLI "
                      f"(`python {' '.join(YARDSTICK_ARGS)}`, offline: its model and GPU come from its own "
-                     f"tables), timed in this run as the rows are: {yard_wall * 1000:.0f} ms wall, "
+                     f"tables), timed in this run as the rows are, each of its runs alternating with one of the first "
+                     f"row's: {yard_wall * 1000:.0f} ms wall, "
                      f"{yard_cpu * 1000:.0f} ms CPU. Ratios divide wall by its wall and CPU by its CPU.")
         table_rows = [f"| llm-analysis, one configuration (the yardstick) | {cell(yard)} | 1× |"]
     else:
