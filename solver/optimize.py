@@ -686,23 +686,29 @@ def _expand_through(graph: Graph, expr: sympy.Basic, dependents: set[str],
     `xreplace` would reach one layer of names at a time; see solver.inline)."""
     by_symbol = graph.by_symbol()
     inliner = inliner or Inliner()
-    full: dict[sympy.Symbol, sympy.Basic] = {}
 
-    def inlinable(sym: sympy.Basic) -> bool:
-        node = by_symbol.get(sym)   # type: ignore[call-overload]
-        return (node is not None and node.name in dependents and node.kind == "derived"
-                and node.expr is not None)
+    def inlinable(formula: sympy.Basic) -> list[Node]:
+        found = (by_symbol.get(s) for s in formula.free_symbols)   # type: ignore[call-overload]
+        return [n for n in found if n is not None and n.name in dependents and n.kind == "derived"
+                and n.expr is not None]
 
-    def inline(formula: sympy.Basic) -> sympy.Basic:
-        rule = {}
-        for sym in formula.free_symbols:
-            if inlinable(sym):
-                if sym not in full:
-                    full[sym] = inline(by_symbol[sym].expr)      # type: ignore[arg-type]
-                rule[sym] = full[sym]
-        return inliner.replace(formula, rule) if rule else formula
-
-    expr = inline(expr)
+    # The quantities to inline, then each one's full formula in topological order (no recursion:
+    # a chain of quantities may be longer than Python's stack).
+    needed: set[str] = set()
+    stack = inlinable(expr)
+    while stack:
+        node = stack.pop()
+        if node.name not in needed:
+            needed.add(node.name)
+            stack.extend(inlinable(node.expr))     # type: ignore[arg-type]
+    full: dict[sympy.Basic, sympy.Basic] = {}
+    for name in graph.upstream(sorted(needed)):
+        if name in needed:
+            node = graph.nodes[name]
+            rule = {n.symbol: full[n.symbol] for n in inlinable(node.expr)}   # type: ignore[arg-type]
+            full[node.symbol] = inliner.replace(node.expr, rule) if rule else node.expr  # type: ignore[arg-type]
+    rule = {n.symbol: full[n.symbol] for n in inlinable(expr)}
+    expr = inliner.replace(expr, rule) if rule else expr
     # Choices fixed for this combination become their option's value.
     choice_values = {by_symbol[s].symbol: fixed[by_symbol[s].name] for s in expr.free_symbols
                      if s in by_symbol and by_symbol[s].name in fixed and by_symbol[s].kind == "choice"}
