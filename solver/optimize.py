@@ -346,7 +346,13 @@ class GoalSolver:
         if any(m.constant and not m.holds(one)[0] for m in margins):
             return self._infeasible(goal, margins, one, var, fixed, out)
         if not equalities:
-            grid = with_breakpoints(margins, grid, x, whole)
+            # the margins' roots and peaks: fixed once the margins are (the same question again,
+            # from a notebook or a sweep, skips their refinement)
+            key = ("breakpoints", tuple(id(r) for r in reqs), var, tuple(sorted(fixed.items())), whole)
+            found = self.compiled.get(key)
+            if found is None:
+                found = self.compiled[key] = with_breakpoints(margins, grid, x, whole)
+            grid = cast(np.ndarray, found)
         feasible = ok(grid)
         if not feasible.any():
             return self._infeasible(goal, margins, grid, var, fixed, out)
