@@ -16,6 +16,8 @@ import sympy
 from lang import syntax as ast
 from lang.check_units import UnitStage, kind_of, product_unit
 from lang.diagnostics import Label, Span, did_you_mean
+from lang.exprbuild import compare as build_relation
+from lang.exprbuild import minmax
 from lang.graph import Node
 from lang.limits import MAX_EXP_ARGUMENT, MAX_POWER_DIGITS, MAX_VARIABLE_EXPONENT
 from lang.parser import KEYWORDS
@@ -194,7 +196,7 @@ class LowerStage(UnitStage):
             if len(dims) > 1:
                 self.diag.error("E0304", f"`{path}` has different units in different options", span,
                                 label=", ".join(sorted({v.unit_text for v in scalars})))
-            pieces = [(v.expr, sympy.Eq(choice.index, i)) for i, v in enumerate(scalars)]
+            pieces = [(v.expr, build_relation(sympy.Eq, choice.index, sympy.Integer(i))) for i, v in enumerate(scalars)]
             expr = sympy.Piecewise(*pieces[:-1], (pieces[-1][0], True))
             deps = frozenset().union(*(v.deps for v in scalars)) | {choice.index_node}
             first = scalars[0]
@@ -298,7 +300,7 @@ class LowerStage(UnitStage):
             compare = {"<": sympy.Lt, "<=": sympy.Le, ">": sympy.Gt, ">=": sympy.Ge,
                        "==": sympy.Eq, "!=": sympy.Ne}[op]
             try:
-                relation = compare(left.expr, right.expr)
+                relation = build_relation(compare, left.expr, right.expr)     # as sympy builds it, faster
             except (TypeError, ValueError, ArithmeticError):
                 # sympy could not decide two constants (`floor(exp(1000)) != 1` exhausts its
                 # precision): keep the relation unevaluated; evaluation reports it undecided.
@@ -366,7 +368,7 @@ class LowerStage(UnitStage):
         except NeedsRecord as need:
             return need.opaque
         if test.dim == DIMENSIONLESS:       # a flag: `if tied_embeddings then ...`
-            test = Scalar(sympy.Ne(test.expr, 0), BOOL, None, test.deps, test.span)
+            test = Scalar(build_relation(sympy.Ne, test.expr, sympy.Integer(0)), BOOL, None, test.deps, test.span)
         self._expect(test, BOOL, "the condition of `if` must be a comparison or a flag")
         if then.dim is not None and other.dim is not None and then.dim != other.dim:
             self.diag.error("E0304", f"the branches of `if` differ: `{then.unit_text}` and "
@@ -409,7 +411,7 @@ class LowerStage(UnitStage):
                                     secondary=(Label(first.span, f"`{first.unit_text}`"),))
             func = sympy.Min if expr.func == "min" else sympy.Max
             unit = next((a.unit for a in args if a.unit), None)
-            return Scalar(func(*(a.expr for a in args)), first.dim, unit, deps, expr.span)
+            return Scalar(minmax(func, tuple(a.expr for a in args)), first.dim, unit, deps, expr.span)
         if len(args) != 1:
             self.diag.error("E0211", f"`{expr.func}` takes one argument, not {len(args)}", expr.span,
                             label=f"{len(args)} arguments")

@@ -15,8 +15,10 @@ from collections.abc import Callable, Iterable, Mapping
 
 import sympy
 
+from lang.exprbuild import minmax
 from lang.graph import Graph
 from lang.lower import power_of_numbers
+from solver.inline import Inliner
 
 Values = dict[str, sympy.Expr]
 
@@ -92,8 +94,10 @@ def decide(truth: sympy.Basic) -> bool | None:
 
 def _replace(expr: sympy.Basic, values: Mapping[sympy.Symbol, sympy.Basic]) -> sympy.Basic:
     """`expr.xreplace(values)`, except that a power of two numbers too large to hold exactly
-    (`a ^ b` with a = 3, b = 10^8) becomes a 30-digit Float instead of taking minutes."""
-    if not expr.has(sympy.Pow):
+    (`a ^ b` with a = 3, b = 10^8) becomes a 30-digit Float instead of taking minutes, and a
+    max or min still holding symbols is built without sympy's needless pairwise proofs
+    (`solver.inline.minmax`: the same expression, a fraction of the time)."""
+    if not expr.has(sympy.Pow, sympy.Max, sympy.Min):
         return expr.xreplace(values)
     if expr in values:
         return values[expr]  # type: ignore[index]
@@ -104,7 +108,11 @@ def _replace(expr: sympy.Basic, values: Mapping[sympy.Symbol, sympy.Basic]) -> s
         power = power_of_numbers(args[0], args[1])  # type: ignore[arg-type]
         if power is not None:
             return power
-    return expr.func(*args) if any(a is not b for a, b in zip(args, expr.args)) else expr
+    if all(a is b for a, b in zip(args, expr.args)):
+        return expr
+    if isinstance(expr, (sympy.Max, sympy.Min)):
+        return minmax(type(expr), tuple(args))
+    return expr.func(*args)
 
 
 def why_undefined(expr: sympy.Basic, values: Mapping[sympy.Symbol, sympy.Basic]) -> str:
@@ -134,6 +142,9 @@ class Evaluator:
         # the last few points evaluated, each with what was undefined AT that point (a point a
         # solver probed, e.g. a queue at saturation, must not leave its reasons behind)
         self._known: dict[tuple[object, ...], tuple[Values, dict[str, str]]] = {}
+        # each node's composed formula per (free, fixed): a solver composes every requirement's
+        # two sides over the same upstream quantities, each of which is composed once
+        self._composed: dict[tuple[object, ...], dict[str, sympy.Basic]] = {}
 
     def values(self, fixed: Mapping[str, sympy.Expr] | None = None,
                only: Iterable[str] | None = None) -> Values:
@@ -199,9 +210,16 @@ class Evaluator:
             roots = [target]
         else:
             roots = sorted(str(s) for s in target.free_symbols if str(s) in nodes)
-        formula: dict[str, sympy.Basic] = {}
+        key = (tuple(sorted(free)), tuple(sorted(fixed.items(), key=lambda kv: kv[0])))
+        formula = self._composed.get(key)
+        if formula is None:
+            if len(self._composed) >= KEEP_POINTS:
+                self._composed.pop(next(iter(self._composed)))
+            formula = self._composed[key] = {}
         for name in self.graph.upstream(roots):
             node = nodes[name]
+            if name in formula:
+                continue
             if name in free:
                 formula[name] = node.symbol
             elif name in fixed:
@@ -233,7 +251,28 @@ def lambdify(expr: sympy.Basic, variables: list[sympy.Symbol], cse: bool = False
     except (ValueError, TypeError):      # max(nan, ...) cannot even be built: undefined throughout
         return _undefined
     _numpy_namespace()
+    expr, variables = _plain_names(expr, variables)
     return sympy.lambdify(variables, expr, modules="numpy", cse=cse)  # type: ignore[no-any-return]
+
+
+def _plain_names(expr: sympy.Basic, variables: list[sympy.Symbol]) -> tuple[sympy.Basic, list[sympy.Symbol]]:
+    """Variables named like `chat.batch` renamed to identifiers before lambdify sees them.
+
+    lambdify renames such a variable itself, with `xreplace`, which rebuilds every max and min
+    of the formula through sympy's slow pairwise proofs (half of a first question's compile
+    time); `solver.inline` rebuilds them to the same expressions without. The compiled code
+    differs only in the argument's name."""
+    if all(v.name.isidentifier() for v in variables if isinstance(v, sympy.Symbol)):
+        return expr, variables
+    if not all(isinstance(v, sympy.Symbol) and not isinstance(v, sympy.Dummy) for v in variables):
+        return expr, variables
+    taken = {s.name for s in expr.free_symbols}
+    plain = [v if v.name.isidentifier() else sympy.Symbol(f"_infer_arg{i}", **v.assumptions0)
+             for i, v in enumerate(variables)]
+    if any(p.name in taken for p, v in zip(plain, variables) if p is not v):
+        return expr, variables
+    rule = {v: p for v, p in zip(variables, plain) if p is not v}
+    return Inliner().replace(expr, rule), plain
 
 
 def _numpy_namespace() -> None:

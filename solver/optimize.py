@@ -31,7 +31,17 @@ from lang.units import format_dim
 from solver import results
 from solver.evaluate import Evaluator, decide, lambdify, substitute
 from solver.explain import display_unit, forward_steps, print_sympy, short_names, show_formula, value_of
-from solver.margins import Margin, build, loosened, polynomial_ok, sign_change_roots, solve_polynomial, with_breakpoints
+from solver.inline import Inliner
+from solver.margins import (
+    Margin,
+    build,
+    loosened,
+    polynomial_ok,
+    sign_change_roots,
+    solve_polynomial,
+    unique,
+    with_breakpoints,
+)
 from solver.margins import split as _split
 from solver.quantities import convert
 
@@ -308,7 +318,7 @@ class GoalSolver:
         obj_fn = lambdify(objective, [x])
         whole = node.whole
         if whole:
-            grid = np.unique(np.round(np.geomspace(1, WHOLE_MAX, GRID_POINTS)))
+            grid = unique(np.round(np.geomspace(1, WHOLE_MAX, GRID_POINTS)))
         else:
             grid = np.geomspace(X_MIN, X_MAX, GRID_POINTS)
 
@@ -336,7 +346,13 @@ class GoalSolver:
         if any(m.constant and not m.holds(one)[0] for m in margins):
             return self._infeasible(goal, margins, one, var, fixed, out)
         if not equalities:
-            grid = with_breakpoints(margins, grid, x, whole)
+            # the margins' roots and peaks: fixed once the margins are (the same question again,
+            # from a notebook or a sweep, skips their refinement)
+            key = ("breakpoints", tuple(id(r) for r in reqs), var, tuple(sorted(fixed.items())), whole)
+            found = self.compiled.get(key)
+            if found is None:
+                found = self.compiled[key] = with_breakpoints(margins, grid, x, whole)
+            grid = cast(np.ndarray, found)
         feasible = ok(grid)
         if not feasible.any():
             return self._infeasible(goal, margins, grid, var, fixed, out)
@@ -418,7 +434,7 @@ class GoalSolver:
         a, b = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
         xs = np.linspace(a, b, 2001)
         if whole:
-            xs = np.unique(np.round(xs))
+            xs = unique(np.round(xs))
         with np.errstate(all="ignore"):
             vals = sign * np.asarray(obj_fn(xs), dtype=float) * np.ones_like(xs)
         vals = np.where(ok(xs), vals, -np.inf)
@@ -499,13 +515,14 @@ class GoalSolver:
         notes: list[str] = []
         sides = []
         branch_notes = []
+        inliner = Inliner()     # one memo for both sides: they read the same quantities
         for side in (lhs, rhs):
-            expanded = _expand_through(graph, side, dependents, fixed)
+            expanded = _expand_through(graph, side, dependents, fixed, inliner)
             if expanded.has(sympy.ceiling, sympy.floor):
                 expanded = expanded.replace(sympy.ceiling, lambda a: a).replace(sympy.floor, lambda a: a)
                 notes.append("ceil/floor relaxed to solve; the whole-number check below is exact")
             if expanded.has(sympy.Min, sympy.Max, sympy.Piecewise):
-                expanded, branch = _active_branch(expanded, x, at, numbers)
+                expanded, branch = _active_branch(expanded, x, at, numbers, inliner)
                 if expanded is None:
                     return []
                 if branch:
@@ -668,22 +685,36 @@ def _downstream(graph: Graph, var: str) -> set[str]:
 
 
 def _expand_through(graph: Graph, expr: sympy.Basic, dependents: set[str],
-                    fixed: Mapping[str, sympy.Expr]) -> sympy.Basic:
-    """Inline the quantities that depend on the variable; keep the rest as named symbols."""
+                    fixed: Mapping[str, sympy.Expr], inliner: Inliner | None = None) -> sympy.Basic:
+    """Inline the quantities that depend on the variable; keep the rest as named symbols.
+
+    Each quantity is inlined once, fully, and then read wherever it occurs (the expression
+    `xreplace` would reach one layer of names at a time; see solver.inline)."""
     by_symbol = graph.by_symbol()
-    for _ in range(200):
-        replaced = {}
-        for sym in expr.free_symbols:
-            node = by_symbol.get(sym)
-            if node is None:
-                continue
-            if node.name in fixed and node.kind in ("choice",):
-                continue
-            if node.name in dependents and node.kind == "derived" and node.expr is not None:
-                replaced[sym] = node.expr
-        if not replaced:
-            break
-        expr = expr.xreplace(replaced)
+    inliner = inliner or Inliner()
+
+    def inlinable(formula: sympy.Basic) -> list[Node]:
+        found = (by_symbol.get(s) for s in formula.free_symbols)   # type: ignore[call-overload]
+        return [n for n in found if n is not None and n.name in dependents and n.kind == "derived"
+                and n.expr is not None]
+
+    # The quantities to inline, then each one's full formula in topological order (no recursion:
+    # a chain of quantities may be longer than Python's stack).
+    needed: set[str] = set()
+    stack = inlinable(expr)
+    while stack:
+        node = stack.pop()
+        if node.name not in needed:
+            needed.add(node.name)
+            stack.extend(inlinable(node.expr))     # type: ignore[arg-type]
+    full: dict[sympy.Basic, sympy.Basic] = {}
+    for name in graph.upstream(sorted(needed)):
+        if name in needed:
+            node = graph.nodes[name]
+            rule = {n.symbol: full[n.symbol] for n in inlinable(node.expr)}   # type: ignore[arg-type]
+            full[node.symbol] = inliner.replace(node.expr, rule) if rule else node.expr  # type: ignore[arg-type]
+    rule = {n.symbol: full[n.symbol] for n in inlinable(expr)}
+    expr = inliner.replace(expr, rule) if rule else expr
     # Choices fixed for this combination become their option's value.
     choice_values = {by_symbol[s].symbol: fixed[by_symbol[s].name] for s in expr.free_symbols
                      if s in by_symbol and by_symbol[s].name in fixed and by_symbol[s].kind == "choice"}
@@ -691,15 +722,20 @@ def _expand_through(graph: Graph, expr: sympy.Basic, dependents: set[str],
 
 
 def _active_branch(expr: sympy.Basic, x: sympy.Symbol, at: sympy.Basic,
-                   numbers: Mapping[sympy.Symbol, sympy.Basic]) -> tuple[sympy.Basic | None, str]:
+                   numbers: Mapping[sympy.Symbol, sympy.Basic],
+                   inliner: Inliner | None = None) -> tuple[sympy.Basic | None, str]:
     """Replace each max/min/piecewise by the branch active at the solution."""
     notes = []
+    inliner = inliner or Inliner()
+    here = {x: at}
+
+    def value(a: sympy.Basic) -> sympy.Basic:
+        return inliner.replace(inliner.replace(a, numbers), here)
 
     def pick(node: sympy.Basic) -> sympy.Basic:
         if isinstance(node, (sympy.Max, sympy.Min)):
             args = list(node.args)
-            vals = [float(a.xreplace(numbers).xreplace({x: at})) if a.xreplace(numbers).xreplace(
-                {x: at}).is_number else float("nan") for a in args]
+            vals = [float(v) if v.is_number else float("nan") for v in map(value, args)]
             choose = max if isinstance(node, sympy.Max) else min
             k = vals.index(choose(vals))
             kind = "max" if isinstance(node, sympy.Max) else "min"
@@ -709,7 +745,7 @@ def _active_branch(expr: sympy.Basic, x: sympy.Symbol, at: sympy.Basic,
             return args[k]
         if isinstance(node, sympy.Piecewise):
             for e, c in node.args:
-                truth = c.xreplace(numbers).xreplace({x: at}) if c is not sympy.true else sympy.true
+                truth = value(c) if c is not sympy.true else sympy.true
                 if truth is sympy.true:
                     return e
             return node
@@ -723,7 +759,7 @@ def _active_branch(expr: sympy.Basic, x: sympy.Symbol, at: sympy.Basic,
         inner = [t for t in targets if not any(isinstance(a, (sympy.Max, sympy.Min, sympy.Piecewise))
                                                 for a in sympy.preorder_traversal(t) if a is not t)]
         mapping = {t: pick(t) for t in inner}
-        new = expr.xreplace(mapping)
+        new = inliner.replace(expr, mapping)
         if new == expr:
             return None, ""
         expr = new
