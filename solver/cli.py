@@ -217,7 +217,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if fastpath.enabled():
         from solver.fastbuild import ensure
 
-        ensure(args.spec, None if args.sets else spec)
+        _after_answer(lambda: ensure(args.spec, None if args.sets else spec))
     if getattr(args, "strict", False):
         broken = [r for r in evaluation.requirements if r.holds is False]
         undecided = [r for r in evaluation.requirements if r.holds is None]
@@ -268,7 +268,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         from solver.fastbuild import ensure
 
         goal = solution.target if solution.kind == "goal" and not args.where and not args.unit else None
-        ensure(args.spec, None if args.sets else spec, goal, spec, args.sets, solution)
+        _after_answer(lambda: ensure(args.spec, None if args.sets else spec, goal, spec, args.sets, solution))
     return EXIT_OK
 
 
@@ -472,7 +472,27 @@ def cmd_lsp(args: argparse.Namespace) -> int:
 
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+# Work the answer does not wait for: building the spec's compiled form after a full-pipeline
+# answer (solver.fastbuild). `main` runs it before it returns; the `infer` executable (`run`)
+# prints the answer, then builds in a detached child so the shell gets its prompt back at once.
+_AFTER: list[Callable[[], object]] = []
+
+
+def _after_answer(task: Callable[[], object]) -> None:
+    _AFTER.append(task)
+
+
+def _finish_after() -> None:
+    """Run the deferred work; it never changes the answer or the exit code, so it never fails."""
+    tasks, _AFTER[:] = list(_AFTER), []
+    for task in tasks:
+        try:
+            task()
+        except Exception:       # a form not built is rebuilt next time; nothing to report
+            pass
+
+
+def main(argv: Sequence[str] | None = None, *, defer: bool = False) -> int:
     from solver.terminal import plain_streams
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -481,6 +501,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cached_main(argv)
     except Exception as err:        # the cache's own failure, outside _main's guard: still a bug
         return _internal_error(err)
+    finally:
+        if not defer:
+            _finish_after()
 
 
 def _cached_main(argv: list[str]) -> int:
@@ -558,14 +581,31 @@ def run() -> None:
 
     Freeing sympy's and NumPy's modules and caches at exit costs ~0.2 s of CPU, a fifth of a
     new question, and buys nothing: every file is closed by then, only the standard streams
-    need flushing. (`main` itself returns, for tests and callers in the same process.)
+    need flushing. (`main` itself returns, for tests and callers in the same process.) A
+    compiled form to build after the answer is built in a detached child (see `_AFTER`).
     """
-    code = main()
+    code = main(defer=True)
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except BrokenPipeError:      # a reader that stopped early, as `| head` does
         pass
+    if _AFTER:
+        # Build the compiled form in a detached child (POSIX): the answer is out, the parent exits
+        # now. The child lets go of the standard streams first, so a pipe reading the answer
+        # (`$(infer ...)`, subprocess) sees its end at once. INFER_COMPILE_WAIT=1 builds in place.
+        if hasattr(os, "fork") and os.environ.get("INFER_COMPILE_WAIT") != "1":
+            if os.fork() != 0:
+                os._exit(code)          # the parent: the answer is out
+            try:
+                os.setsid()
+                devnull = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(devnull, fd)
+                _finish_after()
+            finally:
+                os._exit(0)
+        _finish_after()
     os._exit(code)
 
 

@@ -59,9 +59,10 @@ def entry_key(spec: str | Path) -> str:
     environment (as the result cache keys a command line); the files are checked on load."""
     from solver import memo
 
-    # Only what changes the answers: the CLI's stdout settings and INFER_DEBUG/INFER_COMPILED do not,
-    # so `infer` and the Python API (`Spec.load`) share one form.
-    answers = [kv for kv in memo.environment()[0] if kv[0] not in ("INFER_DEBUG", "INFER_COMPILED")]
+    # Only what changes the answers: the CLI's stdout settings and INFER_DEBUG, INFER_COMPILED,
+    # INFER_COMPILE_WAIT do not, so `infer` and the Python API (`Spec.load`) share one form.
+    answers = [kv for kv in memo.environment()[0]
+               if kv[0] not in ("INFER_DEBUG", "INFER_COMPILED", "INFER_COMPILE_WAIT")]
     text = json.dumps([FORMAT, "compiled", str(spec), os.getcwd(), memo.code_stamp(), _installed(), answers])
     return hashlib.sha256(text.encode()).hexdigest()[:40]
 

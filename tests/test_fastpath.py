@@ -293,6 +293,33 @@ def test_a_new_question_imports_neither_sympy_nor_lark_nor_pint(tmp_path: Path,
     assert fastpath.load(chat) is not None     # the Python API (Spec.load) finds the form the CLI built
 
 
+def test_the_executable_builds_the_form_after_the_answer_in_a_detached_child(tmp_path: Path) -> None:
+    """`infer` prints a full-pipeline answer and exits; the form is built by a child the caller
+    does not wait for (its pipe closes at once), and the next question finds it."""
+    import time
+
+    env = {k: v for k, v in os.environ.items() if k not in ("INFER_COMPILED", "INFER_COMPILE_WAIT")}
+    env.update({"PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(tmp_path / "cache"), "INFER_CACHE": "1"})
+    chat = str(REPO / "specs" / "chat.infer")
+    done = subprocess.run([sys.executable, "-m", "solver.cli", "solve", chat, "--for", "max_batch"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "max_batch = " in done.stdout, done.stderr
+    probe = ("import os, sys\nfrom solver import fastpath\n"
+             "print('FOUND' if fastpath.load_entry(sys.argv[1]) else 'NONE')")
+    deadline = time.monotonic() + 90
+    while True:
+        found = subprocess.run([sys.executable, "-c", probe, chat], env=env, capture_output=True, text=True,
+                               timeout=60)
+        if "FOUND" in found.stdout or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert "FOUND" in found.stdout, found.stderr
+    again = subprocess.run([sys.executable, "-m", "solver.cli", "solve", chat, "--for", "max_batch", "--set",
+                            "chat.prompt=2100token"], env={**env, "INFER_DEBUG": "1"}, capture_output=True,
+                           text=True, timeout=120)
+    assert again.returncode == 0 and "max_batch = " in again.stdout, again.stderr
+
+
 def test_override_values_are_exact_in_the_inputs_unit() -> None:
     inputs = {"a": {"unit": "ms", "p": 1, "q": 1000}}
     assert fastpath.overrides(["a=2.5ms"], inputs) == {"a": Fraction(1, 400)}
