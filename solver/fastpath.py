@@ -71,14 +71,9 @@ def _installed() -> list[str]:
     """As solver.memo.installed, with the environment's folder for the interpreter's path and
     without the first import path entry (the script's folder): `infer` (run as `python3`),
     `python -c`, `python -m` and a user's script then share one form."""
-    found = [sys.version, sys.prefix]
-    for entry in sys.path[1:]:
-        try:
-            names = os.listdir(entry or ".")
-        except OSError:
-            continue
-        found += sorted(n for n in names if n.endswith((".dist-info", ".egg-info", ".egg-link", ".pth")))
-    return found
+    from solver import memo
+
+    return memo.installed(sys.prefix, sys.path[1:])
 
 
 def seal(data: dict[str, Any], source: str) -> str:

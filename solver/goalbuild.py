@@ -22,7 +22,15 @@ from lang.graph import GoalDef, Graph, Node, Requirement
 from solver.explain import display_unit, print_sympy, short_names
 from solver.fastbuild import Unsupported, code, derivation, display, requirement_item, template
 from solver.margins import polynomial_ok, solve_polynomial, split
-from solver.optimize import GoalSolver, SolveError, _brief, _common_owner, _downstream, _expand_through
+from solver.optimize import (
+    GoalSolver,
+    SolveError,
+    _brief,
+    _common_owner,
+    _downstream,
+    _expand_through,
+    innermost_branches,
+)
 
 RELAXED = "ceil/floor relaxed to solve; the whole-number check below is exact"
 NO_FORM = "no closed form for the binding requirement; solved by bisection to a relative 1e-12"
@@ -295,12 +303,9 @@ def _active_branch(expr: sympy.Basic, x: sympy.Symbol, at: sympy.Basic, numbers:
         return node
 
     for _ in range(50):
-        targets = [n for n in sympy.preorder_traversal(expr) if isinstance(n, (sympy.Max, sympy.Min,
-                                                                                  sympy.Piecewise))]
-        if not targets:
+        inner = innermost_branches(expr)
+        if not inner:
             break
-        inner = [t for t in targets if not any(isinstance(a, (sympy.Max, sympy.Min, sympy.Piecewise))
-                                                for a in sympy.preorder_traversal(t) if a is not t)]
         mapping = {t: pick(t) for t in inner}
         new = expr.xreplace(mapping)
         if new == expr:

@@ -63,11 +63,12 @@ def code_stamp() -> str:
     return h.hexdigest()
 
 
-def installed() -> list[str]:
+def installed(interpreter: str | None = None, paths: Sequence[str] | None = None) -> list[str]:
     """The interpreter and every distribution on the import path, with its version (from the
-    `*.dist-info` folder names: one directory listing per path entry, nothing imported)."""
-    found = [sys.version, sys.executable]
-    for entry in sys.path:
+    `*.dist-info` folder names: one directory listing per path entry, nothing imported).
+    `interpreter` and `paths` default to `sys.executable` and `sys.path`."""
+    found = [sys.version, sys.executable if interpreter is None else interpreter]
+    for entry in sys.path if paths is None else paths:
         try:
             names = os.listdir(entry or ".")
         except OSError:

@@ -721,6 +721,17 @@ def _expand_through(graph: Graph, expr: sympy.Basic, dependents: set[str],
     return expr.xreplace(choice_values) if choice_values else expr
 
 
+_BRANCHES = (sympy.Max, sympy.Min, sympy.Piecewise)
+
+
+def innermost_branches(expr: sympy.Basic) -> list[sympy.Basic]:
+    """The max/min/piecewise nodes of `expr` with no other such node inside: the ones whose
+    active branch can be picked first (a pick exposes the next level)."""
+    targets = [n for n in sympy.preorder_traversal(expr) if isinstance(n, _BRANCHES)]
+    return [t for t in targets if not any(isinstance(a, _BRANCHES) for a in sympy.preorder_traversal(t)
+                                          if a is not t)]
+
+
 def _active_branch(expr: sympy.Basic, x: sympy.Symbol, at: sympy.Basic,
                    numbers: Mapping[sympy.Symbol, sympy.Basic],
                    inliner: Inliner | None = None) -> tuple[sympy.Basic | None, str]:
@@ -752,12 +763,9 @@ def _active_branch(expr: sympy.Basic, x: sympy.Symbol, at: sympy.Basic,
         return node
 
     for _ in range(50):
-        targets = [n for n in sympy.preorder_traversal(expr) if isinstance(n, (sympy.Max, sympy.Min,
-                                                                                  sympy.Piecewise))]
-        if not targets:
+        inner = innermost_branches(expr)
+        if not inner:
             break
-        inner = [t for t in targets if not any(isinstance(a, (sympy.Max, sympy.Min, sympy.Piecewise))
-                                                for a in sympy.preorder_traversal(t) if a is not t)]
         mapping = {t: pick(t) for t in inner}
         new = inliner.replace(expr, mapping)
         if new == expr:
