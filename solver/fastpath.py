@@ -33,7 +33,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from solver.decimals import exact_decimal
+from solver.decimals import exact_decimal, format_float
 
 FORMAT = 1          # of a compiled form; part of its key
 MAX_ENTRY_BYTES = 8 << 20
@@ -279,20 +279,9 @@ def format_number(value: Fraction | float) -> str:
             raise Fallback("a number beyond a float's range")
     else:
         number = float(value)
-    if number == 0:
-        return "0"
     if math.isinf(number) or math.isnan(number):
         raise Fallback("not a finite number")
-    if abs(number) >= 1e15 or abs(number) < 1e-6:
-        return f"{number:.6g}"
-    magnitude = int(math.floor(math.log10(abs(number))))
-    decimals = max(2, 5 - magnitude) if abs(number) < 1e6 else 0
-    text = f"{number:.{decimals}f}"
-    if abs(number) >= 1e6:
-        return f"{number:.6g}" if abs(number) >= 1e9 else f"{round(number):d}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
+    return format_float(number)
 
 
 def convert(value: Fraction | float | bool, show: dict[str, Any], texts: list[str]) -> tuple[Any, Any, str, str]:

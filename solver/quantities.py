@@ -23,7 +23,7 @@ from functools import lru_cache
 import sympy
 
 from lang.units import BOOL, DIMENSIONLESS, TEXT, Dim, format_dim, lookup
-from solver.decimals import exact_decimal
+from solver.decimals import exact_decimal, format_float
 
 # Readable units per dimension, smallest first; the largest one under the value wins.
 _LADDERS: dict[str, list[str]] = {
@@ -108,20 +108,9 @@ def format_number(value: sympy.Expr | float | int, exact_ok: bool = True) -> str
             return _beyond_float(value)    # beyond a float's range: sympy prints it
     else:
         number = float(value)
-    if number == 0:
-        return "0"
     if math.isinf(number) or math.isnan(number):
         return str(number)
-    if abs(number) >= 1e15 or abs(number) < 1e-6:
-        return f"{number:.6g}"
-    magnitude = int(math.floor(math.log10(abs(number))))
-    decimals = max(2, 5 - magnitude) if abs(number) < 1e6 else 0
-    text = f"{number:.{decimals}f}"
-    if abs(number) >= 1e6:
-        return f"{number:.6g}" if abs(number) >= 1e9 else f"{round(number):d}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")    # 989.000 reads as 989
-    return text
+    return format_float(number)
 
 
 def _beyond_float(value: sympy.Basic) -> str:

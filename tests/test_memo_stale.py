@@ -15,28 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from lang import units
-from solver import cli, memo
+from solver import memo
 from tests.conftest import REPO
-
-
-def _cache_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("INFER_CACHE", "1")
-    monkeypatch.chdir(tmp_path)
-    units.registry.cache_clear()
-
-
-def _answer(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    capsys.readouterr()
-    code = cli.main(argv)
-    out = capsys.readouterr().out
-    assert code == 0, out
-    return out
-
-
-def _stored(argv: list[str]) -> bool:
-    return memo.lookup(memo.key(argv)) is not None
+from tests.test_cache import _answer, _cache_env, _stored  # the same set-up as the cache tests
 
 
 def test_an_edited_spec_is_a_miss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
