@@ -354,7 +354,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return _validate_vision(args)
     if getattr(args, "feature", None) == "speculation":
         return _validate_speculation(args)
-    from solver.validation import run_validation
+    from solver.validation_report import run_validation
 
     if args.load:
         from solver.validate_traffic import tables

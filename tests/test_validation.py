@@ -13,6 +13,7 @@ import pytest
 from conftest import REPO
 
 from solver import validation as V
+from solver import validation_report as R
 from solver.api import Spec
 
 REGENERATE = "run `infer validate --markdown -o docs/validation.md` and commit the result"
@@ -96,17 +97,17 @@ def test_no_measurement_beats_the_physical_bound(result: V.Validation) -> None:
 
 def test_docs_validation_md_is_up_to_date(result: V.Validation) -> None:
     doc = (REPO / "docs" / "validation.md").read_text(encoding="utf-8")
-    table = V.metric_table(result)
+    table = R.metric_table(result)
     assert table in doc, f"docs/validation.md's per-metric table is stale: {REGENERATE}"
     # Feature sections (`infer validate --feature ...`, their own tests) follow the generated part.
-    assert doc.startswith(V.markdown(result)), f"docs/validation.md is stale: {REGENERATE}"
+    assert doc.startswith(R.markdown(result)), f"docs/validation.md is stale: {REGENERATE}"
 
 
 def test_readme_validation_table_is_up_to_date(result: V.Validation) -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     section = readme.split("\n## Validation\n", 1)
     assert len(section) == 2, "README.md needs its ## Validation section"
-    assert V.metric_table(result) in section[1], (
+    assert R.metric_table(result) in section[1], (
         "README.md's validation table is stale: copy the per-metric table from docs/validation.md "
         f"({REGENERATE} first)")
 
@@ -211,10 +212,10 @@ def test_csv_text_cannot_inject_spec_text() -> None:
 
 def test_cli_exit_codes(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "v.md"
-    code = V.run_validation(argparse.Namespace(csv=None, markdown=True, output=out))
+    code = R.run_validation(argparse.Namespace(csv=None, markdown=True, output=out))
     assert code == 0
     assert out.read_text(encoding="utf-8").startswith("# Validation against published measurements")
-    code = V.run_validation(argparse.Namespace(csv=tmp_path / "absent.csv", markdown=False, output=None))
+    code = R.run_validation(argparse.Namespace(csv=tmp_path / "absent.csv", markdown=False, output=None))
     assert code == 2
     assert "absent.csv" in capsys.readouterr().err
 

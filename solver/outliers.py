@@ -1,0 +1,182 @@
+"""Known outliers: the rows of validation/measured.csv further off than FAR, each with its reason.
+
+A reason says what the row's own figures show and what the model lacks; "not explained" says so
+where the cause is a hypothesis the rows do not settle. A row joins only with a reason and leaves
+when it is no longer far off (tests/test_validation.py keeps both ways and today's error of each).
+"""
+
+from __future__ import annotations
+
+__all__ = ["KNOWN_OUTLIERS"]
+
+
+KNOWN_OUTLIERS: dict[str, str] = {
+    "VM1": (
+        "The row's own breakdown has a 9.37 GiB activation peak for vLLM's profiling run of 8192 "
+        "tokens of Llama-3-8B. A forward pass of 8192 tokens peaks at 0.78 GiB (residual stream "
+        "plus the MLP's 8192 x 43,008 intermediate in bf16) and 256 sequences of logits add "
+        "0.06 GiB; a vLLM 0.6 log of Llama-3.1-8B on an A100 80GB reports 1.19 GiB. V0's sampler "
+        "would reach 9.4 GiB only for about 2,000 sampled sequences (`max_num_seqs` near 2048), "
+        "which the row does not state. The model reproduces the row's other terms (39.48 vs "
+        "39.50 GiB total, 14.96 vs 14.96 GiB weights); with the row's activation figure the KV "
+        "pool would be within 1 %. The row's settings are incomplete; the model is not bent to it."),
+    "TS6": (
+        "Llama-2-70B (GQA, 8 query heads per KV head) at 2048/2048 tokens on TensorRT-LLM 0.6.1: "
+        "that release's generation-phase GQA kernel was slow; NVIDIA's Falcon180B-H200 blog "
+        "says the 0.7 GQA kernels are \"up to 2.4x\" faster on this very shape. engines."
+        "tensorrt_llm_0_6 already runs it on CUDA cores (no XQA), reading the KV once per KV "
+        "head; the measurement is slower still, as if each KV head were read once per query head. "
+        "The same model at 128/128 (TS5) fits."),
+    "GF9": (
+        "TP8 of a 7B model: 25 MB of weights per layer per GPU, 15 us of streaming, against a "
+        "per-layer overhead (82 us) fitted on layers ten times larger. The fixed cost per layer is "
+        "partly kernel ramp-up and tail that shrinks with the kernel; a constant overstates it "
+        "here. The same README's TP8 70B (GF7) is within 10 %."),
+    "GF10": (
+        "Llama-3.1-405B int8 on 8 power-capped A100s. The same README's 70B int8 rows at TP8 "
+        "(75.58 and 80.44 tok/s, not in the set) are predicted within 1 %; only the 405B run is "
+        "slow, and nothing in its shapes (52 GB per GPU, 16384-wide rows) explains it."),
+    "FT8": (
+        "FasterTransformer's GPT-6.7B at batch 64 x 512 uses 0.41 GiB per sequence against 0.35 "
+        "modelled (KV 0.27 + activations + scores); the GPT-1.3B row of the same shape (FT9) "
+        "fits to 1 %, so the extra buffer scales with neither tokens nor hidden size alone."),
+}
+
+# Rows of the 170-row set (issue 9) further off than FAR. Rows that share a cause share its text;
+# "not explained" says so where the cause is a hypothesis the rows do not settle.
+_MIXTRAL_TRT9 = (
+    "Mixtral-8x7B FP8 on TensorRT-LLM 0.9.0 (H100/H200, TP2): predicted about twice too fast, "
+    "both at large static batches (throughput) and for the 2048-token first token. TensorRT-LLM "
+    "0.10.0's release notes list \"Added FP8 quantization support for Mixtral\": in 0.9.0 the "
+    "experts most likely ran in 16 bits (the table's FP8 covering attention and the KV cache), "
+    "which doubles the expert GEMMs' time, as the miss. The row states FP8, so the model is not "
+    "bent to it; the 16-bit A100 row (T9T39) and the L40S row (T9T29) fit.")
+_LONG_DECODE_TRT9 = (
+    "Falcon-180B, long outputs (2048 tokens) at batch 512-1024 on TensorRT-LLM 0.9.0, TP4-8: "
+    "predicted too fast (Llama-2-70B at the same lengths fits). Falcon's 232 query heads share 8 "
+    "KV heads (groups of 29): attention over thousands of cached tokens at large batch, on XQA's "
+    "tensor cores in the model; what that kernel reaches for such groups at long context is not "
+    "modelled.")
+_TRTLLM_BENCH = (
+    "trtllm-bench at max load (PyTorch backend, perf-overview.md), Llama-3.3-70B on one H200 or one "
+    "RTX PRO 6000: predicted ~20 % too slow, where the same benchmark's 8B rows, its B200 70B rows "
+    "and its TP2-8 rows are within 12 % since the engine record reads trtllm-bench's own batch "
+    "limit (4096, from the KV estimate). These four are the runs with the smallest KV pool "
+    "(70B weights on one GPU: 50-60 GB of KV); the scheduler's behaviour when the pool, not the "
+    "batch limit, binds (KV reuse, a 0.95 free-memory fraction the doc says is used 'in many "
+    "cases') is not modelled. Not explained further.")
+_TRTLLM_BENCH_MOE = (
+    "trtllm-bench at max load, MoE (Qwen3-30B-A3B, Llama-4-Scout, NVFP4 on B200): predicted far "
+    "too fast. At the batch the KV pool holds (~1,500 sequences) each of the 128 (16) experts gets "
+    "b*k/E ~ 100 tokens: grouped GEMMs of small M on 768-wide (Qwen3) experts, plus routing and "
+    "permute kernels, which the model runs at the dense GEMM's mfu_8bit. At the LLM API's 256-"
+    "sequence limit (the engine record before trtllm-bench's own limit was read) both were within "
+    "15 %, which was the batch limit hiding this. Not modelled.")
+_PREFILL_ONE = (
+    "TTFT of one request on TensorRT-LLM: Falcon-180B TP8 on H100 (TF6) and Llama-2-70B TP8 on "
+    "L40S over PCIe at 128 tokens (T9F13) predicted 17-18 % too fast, Llama-2-7B at 128 tokens on "
+    "L40S (T9F11) 15 % too slow; the other non-MoE TTFT rows of the source are within 15 %. Not "
+    "explained.")
+_GPT_FAST_TP = (
+    "gpt-fast at batch 1 with small layers split 4-8 ways (7-8B at TP4-8, Mixtral at TP8): predicted "
+    "18-27 % too slow, and the error grows with TP (Llama-2-7B: -9, -15, -23, -31 % at TP1, 2, 4, 8). "
+    "The fixed cost per layer is one shared constant (82 us, set by every engine's rows); gpt-fast's "
+    "own rows want about 50 us (torch.compile fuses the norms, rotary and residual adds into fewer "
+    "kernels), which matters most where a layer's streaming time is smallest. A separate constant "
+    "for CUDA-graph decode steps was tried and fitted at 82 us too (the vLLM and llama.cpp rows "
+    "want the same), so the gap is gpt-fast's fusion, not its graphs; the model has no per-engine "
+    "kernel count yet.")
+_AMD = (
+    "AMD MI250X/MI300X: predicted too fast on every row of the source. gpt-fast reports 64 % of "
+    "the MI250X datasheet bandwidth achieved (GF13) and 700 GB/s on the int8 run, where the "
+    "NVIDIA rows reach 85-95 %; Oracle's vLLM ROCm (Oct 2024) MI300X rows lean the same way at "
+    "every batch, although their engine record (engines.vllm_v0_rocm) already runs every "
+    "all-reduce through RCCL (vLLM 0.6 has no custom all-reduce on AMD GPUs). A 2025 paper's "
+    "BabelStream runs (an MI300X performance analysis, read in a summary only) put MI300X at "
+    "~81 % of its 5.3 TB/s against up to ~90 % on NVIDIA parts, which would explain about a "
+    "quarter of the gap; the rest (RCCL's small-message latency, ROCm's FP8 kernels) has no "
+    "sourced figure. "
+    "The shared factors are fitted mostly on NVIDIA rows; no AMD efficiency is invented.")
+_APPLE = (
+    "llama.cpp F16 on the M2 Ultra: predicted 17 % too fast (XD5); the M3 Max and the RTX cards of "
+    "the same source are within 11 %. The shared mbu (89 %) is fitted on HBM/GDDR rows; the 76-core "
+    "M2 Ultra's Metal kernels reaching less of its 800 GB/s is the likely cause, not settled here.")
+KNOWN_OUTLIERS.update({
+    **dict.fromkeys(("T9T9", "T9T19", "T9F5", "T9F10"), _MIXTRAL_TRT9),
+    **dict.fromkeys(("T9T10", "T9T20", "T9T40"), _LONG_DECODE_TRT9),
+    **dict.fromkeys(("TO12", "TO13", "TO15", "TO16"), _TRTLLM_BENCH),
+    **dict.fromkeys(("TO21", "TO23"), _TRTLLM_BENCH_MOE),
+    **dict.fromkeys(("TF6", "T9F11", "T9F13"), _PREFILL_ONE),
+    **dict.fromkeys(("GF15", "GF22", "GF23", "GF29", "GF32"), _GPT_FAST_TP),
+    "GF17": ("Llama-2-70B int4 (group 32) on one A100, batch 1: predicted 15 % too fast, where the 7B "
+             "int4 row (GF3) and the 70B int4 row at TP8 (GF19) are within 8 %. Not explained."),
+    **dict.fromkeys(("GF33", "OR1", "OR2", "OR3", "OR4", "OR5", "OR6", "OR7", "OR8", "OR9", "OR10",
+                     "OR11"), _AMD),
+    "XD5": _APPLE,
+    "GF25": ("Llama-3.1-70B bf16 on TP2: 70.5 GB of weights on each 80 GB GPU; docs/serving.md "
+             "notes its slowness is not in the physics (the other gpt-fast 70B rows fit)."),
+})
+
+# Rows of the latency sources added for issue 9 (LM*, LW*, LR*, LC*) further off than FAR.
+_SHORT_TTFT_LMDEPLOY = (
+    "First token of a 1- or 128-token prompt on LMDeploy v0.1.0a1 (TurboMind), batch 1: predicted "
+    "too fast. The 1-token prompt's FTL (11 ms for Llama 2 7B) is already above the same table's "
+    "median decode step (9-10 ms), so the measurement carries a fixed per-request cost (the "
+    "benchmark thread's request hand-off and the streaming callback) the model has no term for; "
+    "the 2048-token rows of the same table (LM6, LM13, LM20) are within 6 %. A hypothesis, not "
+    "settled by these rows.")
+_AWQ_4090 = (
+    "4-bit AWQ Llama 2 on one RTX 4090 (TurboMind), batch 1: predicted 28-33 % too slow. The "
+    "measured step is 4.8 ms (7B); the shared per-layer overhead alone (fitted on layers ten times "
+    "larger, as GF9 says) charges 32 x 82 us = 2.6 ms of it. Not explained further.")
+_AMD_VLLM_010 = (
+    "vLLM 0.10.0 (ROCm) on 8 x MI300X, FP8 Llama 3.1 405B, batch 8-16: predicted 15 % too fast, the "
+    "end of a lean every row of the source shares (-4 to -15 % at batch 2-16) and of every AMD row "
+    "in the set (GF13, GF33, OR*): the shared factors are fitted mostly "
+    "on NVIDIA rows and no AMD efficiency is invented.")
+KNOWN_OUTLIERS.update({
+    **dict.fromkeys(("LM5", "LM12", "LM19"), _SHORT_TTFT_LMDEPLOY),
+    **dict.fromkeys(("LW1", "LW2"), _AWQ_4090),
+    **dict.fromkeys(("LR11", "LR12"), _AMD_VLLM_010),
+})
+
+
+# Rows of the throughput-at-load sources added for issue 9 section 3 (ids P*) further off than FAR.
+_LMDEPLOY_PREFILL = (
+    "LMDeploy TurboMind v0.1.0a1, Llama-2-7B at 2048/128 tokens, batch 16: predicted 22 % too fast on a "
+    "prefill-dominated run. The doc's own first-token latency gives its prefill rate: 16 x 2048 tokens in "
+    "2.9 s (mean) is 11.3k token/s, 2 x 6.7e9 FLOP each = 152 TFLOP/s, 49 % of the A100's dense fp16 peak, "
+    "where the shared mfu (74.5 %) is fitted mostly on TensorRT-LLM's prefill; the 128-token rows of the same "
+    "doc fit within 10 %.")
+_LMDEPLOY_B32_STALL = (
+    "LMDeploy TurboMind v0.1.0a1, Llama-2-7B, 1-token prompts, batch 32: the doc's own row is out of "
+    "line with its neighbours: batch 16 gives 1,505 token/s and batch 64 4,155 (2.8x), batch 32 only "
+    "2,137 (1.4x of batch 16); its first-token latency peaks at 0.73 s against a 0.08 s mean, a stall "
+    "in a run of about 2 s. The model, which fits batch 16 (+3 %) and 64 (+13 %), is not bent to it.")
+_LMDEPLOY_70B = (
+    "LMDeploy TurboMind v0.1.0a1, Llama-2-70B on TP4 at 2048/2048 tokens, batch 32-64: predicted 15-16 % "
+    "too fast; the doc's other TP4 rows are within 15 % since engines.lmdeploy_0_1 runs TurboMind v0.1's "
+    "all-reduces through NCCL (they were 17-29 % too fast with the custom all-reduce of later "
+    "releases). Long KV at batch 64 on GQA decode in its 2023 kernels is the term left; not settled.")
+_LMDEPLOY_13B_B64 = (
+    "LMDeploy TurboMind v0.1.0a1, Llama-2-13B at batch 64 (1- and 128-token prompts, 128 output tokens): "
+    "predicted 18-23 % too slow, where the 7B rows at batch 64 and the 13B rows at batch 16-32 are within "
+    "15 %. Not explained.")
+_MARGINAL_TRTLLM = (
+    "TensorRT-LLM throughput rows just past the 15 % line: GPT-J-6B FP8 at batch 64 (TB6a, -17 %), "
+    "Llama-2-7B FP8 at batch 48 (TS4, -15 %), Llama-3.1-8B at trtllm-bench max load (TO1, +15 %); "
+    "their sources' neighbouring rows (other batches and lengths of the same model) are within 15 % "
+    "and lean both ways. Not explained.")
+_TRTLLM_405B_H200 = (
+    "Llama 3.1 405B FP8 on 8 x H200 at max load (NVIDIA's Model Optimizer blog, TensorRT-LLM Aug 2024): "
+    "predicted 18-23 % too slow, the same one-sided lean as the trtllm-bench rows of perf-overview.md "
+    "(TO1-TO18): the batch the scheduler reached is not stated, and in-flight batching overlaps new "
+    "prefills with decode. Not explained further.")
+KNOWN_OUTLIERS.update({
+    "PL3": _LMDEPLOY_PREFILL,
+    **dict.fromkeys(("PL23", "PL26"), _LMDEPLOY_70B),
+    **dict.fromkeys(("PL15", "PL32"), _LMDEPLOY_13B_B64),
+    "PL28": _LMDEPLOY_B32_STALL,
+    **dict.fromkeys(("PN1", "PN3"), _TRTLLM_405B_H200),
+    **dict.fromkeys(("TB6a", "TS4", "TO1"), _MARGINAL_TRTLLM),
+})
