@@ -365,17 +365,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return run_validation(args)
 
 
+def _report(text: str, output: Path | None) -> None:
+    """A validation report: written to `-o FILE` (and said so), else printed."""
+    if output:
+        output.write_text(text, encoding="utf-8")
+        print(f"wrote {output}")
+    else:
+        print(text, end="")
+
+
 def _validate_vision(args: argparse.Namespace) -> int:
     """`infer validate --feature vision`: exit 1 when a VL row misses its target."""
     from solver import validate_vision
 
     rows = validate_vision.predict(getattr(args, "csv", None))
-    text = validate_vision.markdown(rows) if args.markdown else validate_vision.text_report(rows)
-    if args.output:
-        args.output.write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}")
-    else:
-        print(text, end="")
+    _report(validate_vision.markdown(rows) if args.markdown else validate_vision.text_report(rows), args.output)
     return EXIT_OK if all(r.met for r in rows if r.predicted is not None) else 1
 
 
@@ -388,12 +392,7 @@ def _validate_speculation(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    text = validate_speculation.markdown(v) if args.markdown else validate_speculation.text_report(v)
-    if args.output:
-        args.output.write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}")
-    else:
-        print(text, end="")
+    _report(validate_speculation.markdown(v) if args.markdown else validate_speculation.text_report(v), args.output)
     for r in v.failures:
         print(f"error: row {r.row.id} could not be predicted: {r.reason}", file=sys.stderr)
     return EXIT_OK if v.ok else 1
