@@ -323,7 +323,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from solver.hf import import_config
+    from lang.hf import import_config
 
     print(import_config(args.config, args.name), end="")
     return EXIT_OK

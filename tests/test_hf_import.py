@@ -18,10 +18,10 @@ import pytest
 from conftest import REPO
 
 from lang.diagnostics import InferError
+from lang.hf import FAMILIES, import_config
 from lang.resolve import build_graph
 from solver.cli import main
 from solver.evaluate import Evaluator
-from solver.hf import FAMILIES, import_config
 
 FIXTURES = REPO / "tests" / "fixtures" / "hf"
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from lang.hf import import_config
 from solver.cli import main
-from solver.hf import import_config
 
 BASE: dict[str, Any] = {"model_type": "llama", "num_hidden_layers": 2, "hidden_size": 64,
                         "num_attention_heads": 4, "intermediate_size": 128, "vocab_size": 100,

@@ -16,8 +16,8 @@ import pytest
 from conftest import REPO
 
 from lang.diagnostics import InferError
+from lang.hf import import_config
 from solver.api import Spec
-from solver.hf import import_config
 
 FIXTURES = REPO / "tests" / "fixtures" / "hf"
 CATALOG = {"qwen2_5_vl_7b": "qwen2_5_vl_7b", "llama_3_2_90b_vision": "llama_3_2_90b_vision"}

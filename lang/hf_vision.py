@@ -1,7 +1,7 @@
 """`infer import hf` for vision-language configs: the text model plus a `vision.tower` record.
 
 A VLM's config.json holds a text model (top-level keys, or `text_config`) and a `vision_config`.
-The text part goes through the ordinary importer (`solver.hf.record_fields`, as the text family
+The text part goes through the ordinary importer (`lang.hf.record_fields`, as the text family
 it is); the vision part is read here, key by key, into a `vision = vision.tower { ... }` field
 of the same record, in stdlib/vision.infer's format. Two families are read:
 
@@ -10,7 +10,7 @@ of the same record, in stdlib/vision.infer's format. Two families are read:
 
 Any other config with a `vision_config` (llava, llava_next, internvl_chat, pixtral, qwen2_vl, ...)
 is an E0604 naming what cannot be imported and how to write it by hand; Gemma 3 keeps its
-text-only import (solver.hf notes that its tower is left out).
+text-only import (lang.hf notes that its tower is left out).
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from lang.diagnostics import Diagnostic, InferError, SourceMap
-from solver.hf import COMMENT_COLUMN, Line, _check_name, _ident, _line, _Reader, _text, record_fields
+from lang.hf import COMMENT_COLUMN, Line, _check_name, _ident, _line, _Reader, _text, record_fields
 
 __all__ = ["VISION_FAMILIES", "import_vision_config", "is_vision_config"]
 
-# model_type of the whole config -> (the text family solver.hf reads, where the text keys are)
+# model_type of the whole config -> (the text family lang.hf reads, where the text keys are)
 VISION_FAMILIES: dict[str, str] = {"qwen2_5_vl": "qwen2", "mllama": "llama"}
 
 # Qwen2VLImageProcessor defaults (preprocessor_config.json, not config.json, holds them)
@@ -32,11 +32,11 @@ _QWEN_MAX_PIXELS = 12845056
 
 
 def is_vision_config(cfg: dict[str, Any]) -> bool:
-    """A VLM this module handles, or one it must refuse (a vision_config solver.hf cannot read)."""
-    from solver.hf import FAMILIES
+    """A VLM this module handles, or one it must refuse (a vision_config lang.hf cannot read)."""
+    from lang.hf import FAMILIES
 
     model_type = cfg.get("model_type")
-    if not isinstance(model_type, str):  # solver.hf says what is wrong with it
+    if not isinstance(model_type, str):  # lang.hf says what is wrong with it
         return False
     if model_type in VISION_FAMILIES:
         return True
@@ -56,7 +56,7 @@ def _refuse(cfg: dict[str, Any], display: str) -> None:
 
 
 def _text_config(cfg: dict[str, Any], family: str) -> tuple[dict[str, Any], str]:
-    """The text model's keys as a config solver.hf reads, and where they came from."""
+    """The text model's keys as a config lang.hf reads, and where they came from."""
     inner = cfg.get("text_config")
     if isinstance(inner, dict) and inner.get("hidden_size") is not None:
         text = dict(inner)

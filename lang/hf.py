@@ -534,7 +534,7 @@ def import_config(path: str | Path, name: str | None = None) -> str:
     path = Path(path)
     cfg, text = read_config(path)
     display = str(path)
-    from solver.hf_vision import import_vision_config, is_vision_config  # VLMs: text + vision tower
+    from lang.hf_vision import import_vision_config, is_vision_config  # VLMs: text + vision tower
 
     if is_vision_config(cfg):
         return import_vision_config(cfg, text, path, name)
