@@ -14,8 +14,12 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lang.diagnostics import InferError, SourceMap, render_all, sorted_diagnostics
+
+if TYPE_CHECKING:
+    from solver.validation_report import Refit
 
 EXIT_OK, EXIT_SPEC, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -354,15 +358,40 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return _validate_vision(args)
     if getattr(args, "feature", None) == "speculation":
         return _validate_speculation(args)
-    from solver.validation_report import run_validation
-
     if args.load:
         from solver.validate_traffic import tables
 
         print(tables())
         return EXIT_OK
+    from solver import validation, validation_report
 
-    return run_validation(args)
+    try:
+        v = validation.run(getattr(args, "csv", None))
+    except (validation.MissingCSV, OSError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.refit:
+        return _refit(validation_report.refit(v), args.write)
+    _report(validation_report.markdown(v) if args.markdown else validation_report.text_report(v), args.output)
+    for line in validation_report.problems(v):
+        print(line, file=sys.stderr)
+    return EXIT_OK if v.ok else 1
+
+
+def _refit(fit: Refit | None, write: bool) -> int:
+    """`infer validate --refit [--write]`: print the changed stdlib lines; --write writes them."""
+    if fit is None:
+        print("error: no timing row could be fitted", file=sys.stderr)
+        return 1
+    for old, new in fit.changes:
+        print(f"- {old.strip()}\n+ {new.strip()}")
+    if not fit.changes:
+        print("stdlib/serving.infer already holds the fit")
+    elif write:
+        fit.path.write_text(fit.text, encoding="utf-8")
+        print(f"wrote {fit.path} ({len(fit.changes)} factor(s) refitted); "
+              "regenerate docs/validation.md next")
+    return EXIT_OK
 
 
 def _report(text: str, output: Path | None) -> None:

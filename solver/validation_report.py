@@ -2,15 +2,14 @@
 
 `markdown` renders the whole generated part of docs/validation.md (method, the per-metric table
 that README copies, the generalisation section, every row, the unmapped rows and the known
-outliers); `text_report` the terminal table. `run_validation` is the command (`--refit` prints
-or writes the stdlib factor lines a fit moves).
+outliers); `text_report` the terminal table; `problems` the lines the command writes to stderr;
+`refit` the stdlib factor lines a fit moves. The CLI (`solver/cli.py`) prints them.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from solver.validation import (
@@ -19,14 +18,12 @@ from solver.validation import (
     KNOWN_OUTLIERS,
     METRICS,
     MetricSummary,
-    MissingCSV,
     RowResult,
     Validation,
     engine_for,
-    run,
 )
 
-__all__ = ["markdown", "metric_table", "run_validation", "text_report"]
+__all__ = ["Refit", "markdown", "metric_table", "problems", "refit", "text_report"]
 
 
 # ================================================================================= rendering
@@ -247,62 +244,41 @@ def text_report(v: Validation) -> str:
     return "\n".join(lines) + "\n"
 
 
-# ======================================================================================== CLI
-def run_validation(args: argparse.Namespace) -> int:
-    """`infer validate [--csv F] [--markdown] [-o FILE]`: 0 when every row is predicted, no
-    measurement beats the bound and every target is met; 1 otherwise; 2 when the CSV is missing."""
-    csv_path: Path | None = getattr(args, "csv", None)
-    try:
-        v = run(csv_path)
-    except MissingCSV as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except (OSError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    if getattr(args, "refit", False):
-        return _refit(v, write=getattr(args, "write", False))
-    text = markdown(v) if getattr(args, "markdown", False) else text_report(v)
-    output: Path | None = getattr(args, "output", None)
-    if output:
-        output.write_text(text, encoding="utf-8")
-        print(f"wrote {output}")
-    else:
-        print(text, end="")
-    for r in v.failures:
-        print(f"error: row {r.id} could not be predicted: {r.failure}", file=sys.stderr)
-    for r in v.violations:
-        print(f"ERROR: row {r.id} BEATS THE PHYSICAL BOUND: measured {_fmt(r.measured)} {r.row.unit}, "
+# ================================================================== what the CLI says and does
+def problems(v: Validation) -> list[str]:
+    """The lines `infer validate` writes to stderr: rows not predicted, measurements that beat the
+    physical bound, metrics that miss their target, rows far off that are not known outliers."""
+    lines = [f"error: row {r.id} could not be predicted: {r.failure}" for r in v.failures]
+    lines += [f"ERROR: row {r.id} BEATS THE PHYSICAL BOUND: measured {_fmt(r.measured)} {r.row.unit}, "
               f"roofline at efficiency 1 {_fmt(r.bound)} {r.row.unit}: an input of the row (or the "
-              "physics) is wrong", file=sys.stderr)
-    for s in v.by_metric():
-        if s.met is False:
-            print(f"warning: {s.metric} misses its target ({s.target.label if s.target else ''}): "
-                  f"MAPE {_pct(s.mape, False)}, worst {s.worst.id} {_pct(s.worst.error)}", file=sys.stderr)
-    for r in v.predicted:
-        if r.far and r.id not in KNOWN_OUTLIERS:
-            print(f"warning: row {r.id} is {_pct(r.error)} off and not a known outlier", file=sys.stderr)
-    return 0 if v.ok else 1
+              "physics) is wrong" for r in v.violations]
+    lines += [f"warning: {s.metric} misses its target ({s.target.label if s.target else ''}): "
+              f"MAPE {_pct(s.mape, False)}, worst {s.worst.id} {_pct(s.worst.error)}"
+              for s in v.by_metric() if s.met is False]
+    lines += [f"warning: row {r.id} is {_pct(r.error)} off and not a known outlier"
+              for r in v.predicted if r.far and r.id not in KNOWN_OUTLIERS]
+    return lines
 
 
-def _refit(v: Validation, write: bool) -> int:
-    """`infer validate --refit [--write]`: the stdlib/serving.infer lines the fit changes (solver/
-    calibrate.py, the same fit `infer validate` reports), and with --write the file updated."""
+@dataclass(frozen=True)
+class Refit:
+    """`infer validate --refit`: the stdlib/serving.infer lines the fit changes (solver/calibrate.py,
+    the same fit `infer validate` reports) and the file's text with them applied."""
+
+    path: Path
+    changes: list[tuple[str, str]]     # (old line, new line)
+    text: str                          # serving.infer with the changes applied
+
+
+def refit(v: Validation) -> Refit | None:
+    """None when no timing row could be fitted."""
     from solver.calibrate import refit_lines
 
     if v.generalisation is None:
-        print("error: no timing row could be fitted", file=sys.stderr)
-        return 1
+        return None
     path = Path(__file__).resolve().parent.parent / "stdlib" / "serving.infer"
     text = path.read_text(encoding="utf-8")
     changes = refit_lines(text, v.generalisation.factors)
     for old, new in changes:
-        print(f"- {old.strip()}\n+ {new.strip()}")
-    if not changes:
-        print("stdlib/serving.infer already holds the fit")
-    elif write:
-        for old, new in changes:
-            text = text.replace(old + "\n", new + "\n", 1)
-        path.write_text(text, encoding="utf-8")
-        print(f"wrote {path} ({len(changes)} factor(s) refitted); regenerate docs/validation.md next")
-    return 0
+        text = text.replace(old + "\n", new + "\n", 1)
+    return Refit(path, changes, text)

@@ -5,13 +5,13 @@ The validation runs once for the module (one spec of all rows, ~2 s).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import re
 
 import pytest
 from conftest import REPO
 
+from solver import cli
 from solver import validation as V
 from solver import validation_report as R
 from solver.api import Spec
@@ -212,10 +212,10 @@ def test_csv_text_cannot_inject_spec_text() -> None:
 
 def test_cli_exit_codes(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "v.md"
-    code = R.run_validation(argparse.Namespace(csv=None, markdown=True, output=out))
+    code = cli.main(["validate", "--markdown", "-o", str(out)])
     assert code == 0
     assert out.read_text(encoding="utf-8").startswith("# Validation against published measurements")
-    code = R.run_validation(argparse.Namespace(csv=tmp_path / "absent.csv", markdown=False, output=None))
+    code = cli.main(["validate", "--csv", str(tmp_path / "absent.csv")])
     assert code == 2
     assert "absent.csv" in capsys.readouterr().err
 
