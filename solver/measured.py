@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,19 +171,25 @@ def _int(text: str, column: str, rid: str) -> int | None:
     return int(value)
 
 
-def load_rows(path: Path) -> list[Row]:
-    """Read measured.csv; ValueError names the first malformed row."""
+def read_records(path: Path, columns: Sequence[str], prefix: str = "") -> list[tuple[int, dict[Any, Any]]]:
+    """The CSV's records as (line number, column -> text), those whose `id` starts with `prefix`;
+    ValueError when a column is missing. One reader for measured.csv and features.csv."""
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
         if missing:
             raise ValueError(f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
-        rows = []
-        for raw in reader:
-            try:
-                rows.append(_row(raw))
-            except ValueError as err:
-                raise ValueError(f"{path}:{reader.line_num}: {err}") from None
+        return [(reader.line_num, raw) for raw in reader if (raw.get("id") or "").strip().startswith(prefix)]
+
+
+def load_rows(path: Path) -> list[Row]:
+    """Read measured.csv; ValueError names the first malformed row."""
+    rows = []
+    for line, raw in read_records(path, COLUMNS):
+        try:
+            rows.append(_row(raw))
+        except ValueError as err:
+            raise ValueError(f"{path}:{line}: {err}") from None
     ids = [r.id for r in rows]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:

@@ -17,13 +17,14 @@ Targets: batch-1 speedup rows MAPE <= 15 %; every row with batch > 1: the sign o
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from solver.measured import read_records
 
 __all__ = ["FEATURE_COLUMNS", "MAPE_TARGET", "LengthCheck", "Mapped", "SDResult", "SDRow",
            "SpeculationValidation", "accepted_length_of", "alpha_for", "batch_of", "default_csv", "engine_rule",
@@ -103,25 +104,18 @@ def default_csv() -> Path:
 
 def load_sd_rows(path: Path) -> list[SDRow]:
     """The SD* rows of features.csv; ValueError names a malformed row."""
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in FEATURE_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
-        rows = []
-        for raw in reader:
-            rid = raw["id"].strip()
-            if not rid.startswith("SD"):
-                continue
-            try:
-                value = float(raw["value"])
-                gpu_count = int(raw["gpu_count"] or 1)
-            except ValueError:
-                raise ValueError(f"row {rid}: value `{raw['value']}` or gpu_count is not a number") from None
-            rows.append(SDRow(rid, raw["model"].strip(), raw["gpu"].strip(), gpu_count, raw["tp"].strip(),
-                              raw["precision"].strip(), raw["engine"].strip(), raw["setting"].strip(),
-                              raw["metric"].strip(), value, raw["unit"].strip(), raw["confidence"].strip(),
-                              raw["source"].strip(), (raw["note"] or "").strip()))
+    rows = []
+    for _, raw in read_records(path, FEATURE_COLUMNS, "SD"):
+        rid = raw["id"].strip()
+        try:
+            value = float(raw["value"])
+            gpu_count = int(raw["gpu_count"] or 1)
+        except ValueError:
+            raise ValueError(f"row {rid}: value `{raw['value']}` or gpu_count is not a number") from None
+        rows.append(SDRow(rid, raw["model"].strip(), raw["gpu"].strip(), gpu_count, raw["tp"].strip(),
+                          raw["precision"].strip(), raw["engine"].strip(), raw["setting"].strip(),
+                          raw["metric"].strip(), value, raw["unit"].strip(), raw["confidence"].strip(),
+                          raw["source"].strip(), (raw["note"] or "").strip()))
     return rows
 
 

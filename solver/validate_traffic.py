@@ -22,7 +22,6 @@ request rate and median lengths recomputed from validation/traces/.
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 import statistics
@@ -32,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 import sympy
+
+from solver.measured import read_records
 
 __all__ = ["SETUPS", "LqResult", "agreement", "agreement_markdown", "markdown", "predict", "tables", "trace_checks"]
 
@@ -72,8 +73,7 @@ class LqResult:
 
 
 def _rows() -> list[dict[str, str]]:
-    with FEATURES.open(encoding="utf-8") as fh:
-        return [r for r in csv.DictReader(fh) if r["id"].startswith("LQ")]
+    return [raw for _, raw in read_records(FEATURES, ("id",), "LQ")]
 
 
 def _rate(setting: str) -> float | None:

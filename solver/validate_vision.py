@@ -16,11 +16,12 @@ Method, in five lines:
 
 from __future__ import annotations
 
-import csv
 import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from solver.measured import read_records
 
 __all__ = ["GPUS", "METRICS", "MODELS", "TARGETS", "VisionRow", "default_csv", "load_rows",
            "markdown", "predict", "spec_text", "text_report"]
@@ -91,10 +92,9 @@ def default_csv() -> Path:
 
 
 def load_rows(path: Path | None = None) -> list[VisionRow]:
-    with (path or default_csv()).open(encoding="utf-8", newline="") as fh:
-        return [VisionRow(r["id"], r["model"], r["gpu"], r["engine"], r["setting"], r["metric"],
-                          float(r["value"]), r["unit"], r["note"], r["source"])
-                for r in csv.DictReader(fh) if r["id"].startswith("VL")]
+    return [VisionRow(r["id"], r["model"], r["gpu"], r["engine"], r["setting"], r["metric"],
+                      float(r["value"]), r["unit"], r["note"], r["source"])
+            for _, r in read_records(path or default_csv(), ("id", "value"), "VL")]
 
 
 # ================================================================================ engine rules
