@@ -30,7 +30,7 @@ def value_of(graph: Graph, node: Node | None, value: sympy.Basic | None, unit: s
         return results.Value(value=shown.text, unit="", text=shown.text)
     if isinstance(value, sympy.logic.boolalg.BooleanAtom):
         return results.Value(value=bool(value), unit="", text=shown.text)
-    if is_flag(node) and value is not None and value.is_number and value in (0, 1):
+    if is_flag(node, graph.nodes) and value is not None and value.is_number and value in (0, 1):
         return results.Value(value=bool(value), unit="", text="true" if value else "false")
     si = _json_number(_float(value), value) if value is not None and value.is_number else None
     number: int | float | None = _json_number(shown.value, shown.exact)
@@ -41,11 +41,18 @@ def value_of(graph: Graph, node: Node | None, value: sympy.Basic | None, unit: s
                          si_unit=format_dim(the_dim) if the_dim is not None else "")  # type: ignore[arg-type]
 
 
-def is_flag(node: Node | None) -> bool:
-    """An input written as `true` or `false` (the language stores a flag as 1 or 0)."""
+def is_flag(node: Node | None, nodes: Mapping[str, Node] | None = None) -> bool:
+    """An input written as `true` or `false` (the language stores a flag as 1 or 0), or, given the
+    graph's `nodes`, a field that only names one (`shard_lm_head = engine.shard_lm_head`)."""
     formula = node.formula if node is not None else None
-    return node is not None and node.kind == "input" and isinstance(formula, ast.Number) \
-        and formula.text in ("true", "false")
+    if node is None:
+        return False
+    if node.kind == "input" and isinstance(formula, ast.Number):
+        return formula.text in ("true", "false")
+    if nodes is not None and isinstance(formula, (ast.Name, ast.Attribute)) and len(node.deps) == 1 \
+            and node.deps[0] in nodes and node.deps[0] != node.name:
+        return is_flag(nodes[node.deps[0]], nodes)
+    return False
 
 
 def _float(value: sympy.Basic) -> float | None:

@@ -111,7 +111,7 @@ def _display(graph: Graph, node: Node | None, unit: str | None, dim: Dim | None)
     the_unit = unit if unit is not None else display_unit(node)
     if (node is not None and node.is_text) or the_dim == TEXT:
         return {"k": "text"}
-    flag = is_flag(node)
+    flag = is_flag(node, graph.nodes)
     if the_dim == BOOL:
         return {"k": "bool", "flag": flag}
     chosen = the_unit

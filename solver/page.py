@@ -305,7 +305,7 @@ def page_model(graph: Graph, widened: list[Widened], title: str) -> dict[str, ob
         unit = display_unit(node)
         entry: dict[str, object] = {
             "name": name, "kind": node.kind, "dim": key, "unit": unit, "factor": _factor(unit, node.dim),
-            "text": node.dim == TEXT, "bool": node.dim == BOOL or is_flag(node),
+            "text": node.dim == TEXT, "bool": node.dim == BOOL or is_flag(node, graph.nodes),
             "owner": node.owner if node.owner in owners else None,
             "root": name in graph.root_names or (node.kind == "choice" and node.owner in owners),
             "deps": [slots[d] for d in node.deps],
