@@ -56,11 +56,17 @@ MODELS: dict[str, str] = {
     # OpenLLaMA 7B v2 has LLaMA 7B's shape with 2048 positions (ggml-org/ci logs, llm_load_print_meta: n_vocab
     # 32000, n_embd 4096, n_head 32, n_head_kv 32, n_layer 32, n_ff 11008, n_ctx_train 2048)
     "OpenLLaMA-7B-v2": "models.llama_2_7b { max_context = 2048 token }",
+    # LLaMA (v1) 7B: Llama 2 7B's shape with 2048 positions (Touvron et al. 2023, "LLaMA", Table 2: dimension 4096,
+    # 32 heads, 32 layers; llama-bench prints 6.74 B params, as for Llama 2 7B)
+    "LLaMA-7B": "models.llama_2_7b { max_context = 2048 token }",
 }
 
 GPUS: dict[str, str] = {
     "A100-SXM4-80GB": "gpus.a100_80gb_sxm",
     "A100-SXM4-40GB": "gpus.a100_40gb_sxm",
+    "A100-PCIE-80GB": "gpus.a100_80gb_pcie",            # XiongjieDai README: 'A100 PCIe 80GB'
+    "H100-PCIE-80GB": "gpus.h100_pcie",                 # XiongjieDai README: 'H100 PCIe 80GB'
+    "A40-48GB": "gpus.a40",
     "H100-SXM5-80GB": "gpus.h100_sxm",
     "H200-SXM-141GB": "gpus.h200_sxm",
     "B200-180GB": "gpus.b200",                          # DGX B200 (perf-overview.md: 'B200 180GB (DGX B200)')
