@@ -330,7 +330,8 @@ SOURCE_POWER_CAP: dict[str, int] = {"pytorch-labs/gpt-fast": 330}
 def stated_settings(row: Row) -> list[Setting]:
     """Settings the row's note states (generic, not per engine): the engine with a stated
     memory fraction (`--mem-fraction-static F`, `gpu_memory_utilization F`), `max_model_len N`,
-    and a stated power cap of a card whose capped bandwidth is known."""
+    a batch limit the run's log prints (`Max Runtime Batch Size: N`, rows at max load), and a
+    stated power cap of a card whose capped bandwidth is known."""
     engine = engine_for(row.framework)
     s: list[Setting] = []
     fraction = _note_number(row, r"(?:--mem-fraction-static|gpu[_-]memory[_-]utilization|"
@@ -341,6 +342,11 @@ def stated_settings(row: Row) -> list[Setting]:
     # (engines.infer `static_batch`, `static_prompt`; unused by continuous-batching engines)
     shape = [f"static_batch = {row.batch}"] if row.batch else []
     shape += [f"static_prompt = {row.prompt} token"] if row.prompt else []
+    # a run at max load whose log prints the engine's batch limit (trtllm-bench's 'Max Runtime
+    # Batch Size'): the limit of that run's engine build, in place of the record's default
+    max_batch = _note_number(row, r"Max Runtime Batch Size:?\s*(\d+)")
+    if max_batch is not None and row.batch is None:
+        shape.append(f"max_sequences = {int(max_batch)}")
     s.append(Setting("engine", f"engines.{engine}" + (f" {{ {', '.join(shape)} }}" if shape else "")))
     if fraction is not None:
         s.append(Setting("memory_utilization", f"{_num(100 * fraction)} %"))
