@@ -57,11 +57,17 @@ MODELS: dict[str, str] = {
     # OpenLLaMA 7B v2 has LLaMA 7B's shape with 2048 positions (ggml-org/ci logs, llm_load_print_meta: n_vocab
     # 32000, n_embd 4096, n_head 32, n_head_kv 32, n_layer 32, n_ff 11008, n_ctx_train 2048)
     "OpenLLaMA-7B-v2": "models.llama_2_7b { max_context = 2048 token }",
+    # LLaMA (v1) 7B: Llama 2 7B's shape with 2048 positions (Touvron et al. 2023, "LLaMA", Table 2: dimension 4096,
+    # 32 heads, 32 layers; llama-bench prints 6.74 B params, as for Llama 2 7B)
+    "LLaMA-7B": "models.llama_2_7b { max_context = 2048 token }",
 }
 
 GPUS: dict[str, str] = {
     "A100-SXM4-80GB": "gpus.a100_80gb_sxm",
     "A100-SXM4-40GB": "gpus.a100_40gb_sxm",
+    "A100-PCIE-80GB": "gpus.a100_80gb_pcie",            # XiongjieDai README: 'A100 PCIe 80GB'
+    "H100-PCIE-80GB": "gpus.h100_pcie",                 # XiongjieDai README: 'H100 PCIe 80GB'
+    "A40-48GB": "gpus.a40",
     "H100-SXM5-80GB": "gpus.h100_sxm",
     "H200-SXM-141GB": "gpus.h200_sxm",
     "B200-180GB": "gpus.b200",                          # DGX B200 (perf-overview.md: 'B200 180GB (DGX B200)')
@@ -331,7 +337,8 @@ SOURCE_POWER_CAP: dict[str, int] = {"pytorch-labs/gpt-fast": 330}
 def stated_settings(row: Row) -> list[Setting]:
     """Settings the row's note states (generic, not per engine): the engine with a stated
     memory fraction (`--mem-fraction-static F`, `gpu_memory_utilization F`), `max_model_len N`,
-    and a stated power cap of a card whose capped bandwidth is known."""
+    a batch limit the run's log prints (`Max Runtime Batch Size: N`, rows at max load), and a
+    stated power cap of a card whose capped bandwidth is known."""
     engine = engine_for(row.framework)
     s: list[Setting] = []
     fraction = _note_number(row, r"(?:--mem-fraction-static|gpu[_-]memory[_-]utilization|"
@@ -342,6 +349,11 @@ def stated_settings(row: Row) -> list[Setting]:
     # (engines.infer `static_batch`, `static_prompt`; unused by continuous-batching engines)
     shape = [f"static_batch = {row.batch}"] if row.batch else []
     shape += [f"static_prompt = {row.prompt} token"] if row.prompt else []
+    # a run at max load whose log prints the engine's batch limit (trtllm-bench's 'Max Runtime
+    # Batch Size'): the limit of that run's engine build, in place of the record's default
+    max_batch = _note_number(row, r"Max Runtime Batch Size:?\s*(\d+)")
+    if max_batch is not None and row.batch is None:
+        shape.append(f"max_sequences = {int(max_batch)}")
     s.append(Setting("engine", f"engines.{engine}" + (f" {{ {', '.join(shape)} }}" if shape else "")))
     if fraction is not None:
         s.append(Setting("memory_utilization", f"{_num(100 * fraction)} %"))
