@@ -52,10 +52,13 @@ FACTORS: dict[str, Factor] = {f.name: f for f in (
     Factor("mfu", 0.70, 0.30, 0.85,
            "GEMM share of the dense 16-bit tensor peak. cuBLAS reaches 70-80 % on large square "
            "GEMMs (NVIDIA's H100/A100 GEMM benchmarks; Megatron-LM's best MFU is ~55 % end to end, "
-           "Narayanan et al. 2021); above 85 % no shipped kernel is reported."),
+           "Narayanan et al. 2021); above 85 % no shipped kernel is reported. The share is that of a "
+           "part whose tuned GEMMs reach the H100 SXM's measured ceiling (80.3 % of peak); other "
+           "parts scale it by theirs (gpus.infer `matmul_ceiling`: A100 86.9 %, MI300X 51.4 %)."),
     Factor("mfu_8bit", 0.60, 0.30, 0.85,
            "GEMM share of the dense FP8/INT8 peak: as for 16-bit, less the scaling and "
-           "quantisation of activations (TensorRT-LLM FP8 GEMMs reach 60-75 %)."),
+           "quantisation of activations (TensorRT-LLM FP8 GEMMs reach 60-75 %); scaled per part by "
+           "`matmul_ceiling_8bit` over the H100 SXM's 70.9 %, as for 16-bit."),
     Factor("mbu", 0.85, 0.50, 0.95,
            "share of the datasheet memory bandwidth a streaming kernel sustains: STREAM-class "
            "copies reach 85-93 % on A100/H100 HBM (BabelStream; NVIDIA nvbandwidth); 95 % is "
