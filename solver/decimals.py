@@ -18,10 +18,9 @@ def exact_decimal(value: Fraction, max_digits: int = 12) -> str | None:
     if value.denominator.bit_length() > 128 or value.numerator.bit_length() > 256:
         return None     # `(31/32)^4096` is exact but no one wants its 6000 digits
     den = value.denominator
-    twos = fives = 0
-    while den % 2 == 0:
-        den //= 2
-        twos += 1
+    twos = (den & -den).bit_length() - 1        # the factors of 2, at once
+    den >>= twos
+    fives = 0
     while den % 5 == 0:
         den //= 5
         fives += 1
