@@ -279,8 +279,9 @@ def _step(name: str, formula: str, substituted: str = "", result: dict[str, Any]
             "kind": kind}
 
 
-def _value(data: dict[str, Any], value: Any, show: dict[str, Any]) -> dict[str, Any]:
-    out = value_data(value, show, data["texts"])
+def _value(data: dict[str, Any], value: Any, show: dict[str, Any],
+           converted: tuple[Any, Any, str, str] | None = None) -> dict[str, Any]:
+    out = value_data(value, show, data["texts"], converted)
     return {"value": out["value"], "unit": out["unit"], "text": out["text"], "si_value": out.get("si_value"),
             "si_unit": out.get("si_unit", "")}
 
@@ -315,7 +316,8 @@ def solve(data: dict[str, Any], ns: dict[str, Any], sets: list[str], name: str) 
     req = dict(goal["reqs"][index], index=index)
     out: dict[str, Any] = {"method": "bisection on the feasible edge", "notes": []}
     memo: dict[str, str] = {}       # each value's text in a formula, formatted once
-    steps = [_step(shown, **_derived(data, v, kind, n, memo)) for kind, n, shown in bind["steps"]]
+    same = _shown_alike(data, ns)
+    steps = [_step(shown, **_derived(data, v, kind, n, memo, same)) for kind, n, shown in bind["steps"]]
     entry = _requirement(req, v, ns, texts)
     note = ("holds" if entry["holds"] else "fails" if entry["holds"] is False else "") + \
         (f"; {entry['margin']}" if entry["margin"] else "")
@@ -338,13 +340,28 @@ def solve(data: dict[str, Any], ns: dict[str, Any], sets: list[str], name: str) 
             "candidates": [], "notes": notes, "requirements": _report(goal, ns, v, data), "choice": {}}
 
 
-def _derived(data: dict[str, Any], v: dict[str, Any], kind: str, n: str, memo: dict[str, str]) -> dict[str, Any]:
-    result = _value(data, v[n], data["shows"][n])
+def _derived(data: dict[str, Any], v: dict[str, Any], kind: str, n: str, memo: dict[str, str],
+             same: set[str]) -> dict[str, Any]:
+    """A step of the derivation; `memo` holds each value's text in a formula (`fill`), which is
+    its own result's text where the two are shown alike (`same`)."""
+    converted = convert(v[n], data["shows"][n], data["texts"])
+    if n in same:
+        memo.setdefault(n, converted[3])
+    result = _value(data, v[n], data["shows"][n], converted)
     if kind == "c":
         return {"formula": result["text"], "result": result, "kind": "input"}
     formula = data["formulas"][n]
     return {"formula": formula["formula"], "substituted": fill(formula, v, data["conv"], data["texts"], memo),
             "result": result}
+
+
+def _shown_alike(data: dict[str, Any], ns: dict[str, Any]) -> set[str]:
+    """The quantities shown alike as a result and inside a formula (most: a few take a readable
+    unit in formulas): found once per loaded form, kept in its namespace."""
+    if "\x00alike" not in ns:
+        conv, shows = data["conv"], data["shows"]
+        ns["\x00alike"] = {n for n, show in conv.items() if shows.get(n) == show}
+    return ns["\x00alike"]  # type: ignore[no-any-return]
 
 
 def text(sol: dict[str, Any]) -> str:

@@ -322,9 +322,11 @@ def _json_number(number: float | None, exact: Any) -> float | None:
     return number
 
 
-def value_data(value: Fraction | bool, show: dict[str, Any], texts: list[str]) -> dict[str, Any]:
-    """The fields of a `results.Value`, as solver.explain.value_of fills them."""
-    number, unit, text = value_of(value, show, texts)
+def value_data(value: Fraction | bool, show: dict[str, Any], texts: list[str],
+               converted: tuple[Any, Any, str, str] | None = None) -> dict[str, Any]:
+    """The fields of a `results.Value`, as solver.explain.value_of fills them (`converted`:
+    `convert(value, show, texts)`, where the caller has it already)."""
+    number, unit, text = value_of(value, show, texts, converted)
     if show["k"] == "text" or isinstance(value, bool) or (show.get("flag") and value in (0, 1)):
         return {"value": number, "unit": unit, "text": text}
     try:
@@ -335,9 +337,10 @@ def value_data(value: Fraction | bool, show: dict[str, Any], texts: list[str]) -
             "si_unit": show["si"]}
 
 
-def value_of(value: Fraction | bool, show: dict[str, Any], texts: list[str]) -> tuple[Any, str, str]:
+def value_of(value: Fraction | bool, show: dict[str, Any], texts: list[str],
+             converted: tuple[Any, Any, str, str] | None = None) -> tuple[Any, str, str]:
     """(value, unit, text) as solver.explain.value_of gives them."""
-    shown_value, exact, unit, text = convert(value, show, texts)
+    shown_value, exact, unit, text = converted or convert(value, show, texts)
     if show["k"] == "text":
         return text, "", text
     if isinstance(value, bool):
