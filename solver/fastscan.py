@@ -53,8 +53,8 @@ def _vor(*args: Any) -> Any:
 
 
 def _vs(side: Any) -> Any:
-    """A requirement's side as floats (a truth counts 1 or 0, as in Python's arithmetic)."""
-    return np.asarray(side, dtype=float)
+    """A requirement's side as an array (of floats, or of truths: see `margins`)."""
+    return np.asarray(side)
 
 
 RUNTIME: dict[str, Any] = {"_VUNDEF": _VUNDEF, "_vif": _vif, "_vmax": _vmax, "_vmin": _vmin, "_vand": _vand,
@@ -75,6 +75,9 @@ def margins(goal: dict[str, Any], ns: dict[str, Any], fbase: dict[str, Any], poi
             ns[goal["vcode"]](v)
             for i, r in enumerate(goal["reqs"]):
                 lv, rv = ns[r["lv"]](v), ns[r["hv"]](v)
+                if lv.dtype == bool and rv.dtype == bool:   # the scalar scan may get no float there
+                    raise Fallback("a comparison of truths")
+                lv, rv = lv.astype(float, copy=False), rv.astype(float, copy=False)
                 sense = r["sense"]
                 diff = -np.abs(rv - lv) if sense == 0 else (rv - lv) if sense > 0 else (lv - rv)
                 scale = np.abs(rv) + np.abs(lv)

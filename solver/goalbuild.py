@@ -298,8 +298,11 @@ def _active_branch(expr: sympy.Basic, x: sympy.Symbol, at: sympy.Basic, numbers:
             shown = [_brief(a) for a in args]
             notes.append(f"{kind}({', '.join(shown)}) = {shown[k]}" if len(", ".join(shown)) < 90 else
                          f"{kind} takes its argument {k + 1} of {len(args)}")
-            picks.append({"kind": kind, "args": [code(a, by_symbol) for a in args], "pick": k,
-                          "float_args": [code(a, by_symbol, True) for a in args]})
+            picks.append({"kind": kind, "args": [code(a, by_symbol) for a in args], "pick": k})
+            try:            # over floats too, to decide a clear pick fast (none: exact arithmetic decides)
+                picks[-1]["float_args"] = [code(a, by_symbol, True) for a in args]
+            except Unsupported:
+                pass
             return args[k]
         if isinstance(node, sympy.Piecewise):
             conds = []
