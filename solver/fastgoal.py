@@ -50,22 +50,28 @@ def _guard(item: dict[str, Any], n: Fraction) -> None:
 
 
 def _margins(goal: dict[str, Any], ns: dict[str, Any], base: dict[str, Any], x: Any,
-             sides: tuple[str, str] = ("lhs", "rhs")) -> tuple[dict[str, Any], list[Any]]:
-    """The values at x and each requirement's normalized margin (exact ones kept for the question)."""
-    seen = base.get("\x00seen") if sides[0] == "lhs" else None
-    if seen is not None and x in seen:
-        return seen[x]  # type: ignore[no-any-return]
+             sides: tuple[str, str] = ("lhs", "rhs"), whole: bool = True) -> tuple[dict[str, Any], list[Any]]:
+    """The values at x and each requirement's normalized margin (exact ones kept for the question).
+    Exact values are computed `whole` (every quantity the unknown moves: the answer's) or only
+    those the margins read (`rcode`, where the form has it; floats always take those alone)."""
+    exact = sides[0] == "lhs"
+    seen = base.get("\x00seen") if exact else None
+    if seen is not None:
+        found = seen.get(x) or (None if whole else seen.get(("margins", x)))
+        if found is not None:
+            return found  # type: ignore[no-any-return]
     v = dict(base)
     v[goal["var"]] = x
-    ns[goal["code" if sides[0] == "lhs" else "fcode"]](v)
+    ns[goal["fcode"] if not exact else goal["code"] if whole else goal.get("rcode", goal["code"])](v)
     out = v, [_normalized(r["sense"], ns[r[sides[0]]](v), ns[r[sides[1]]](v)) for r in goal["reqs"]]
     if seen is not None:
-        seen[x] = out
+        seen[x if whole else ("margins", x)] = out
     return out
 
 
-def _feasible_exact(goal: dict[str, Any], ns: dict[str, Any], base: dict[str, Any], x: int) -> bool:
-    _, ns_ = _margins(goal, ns, base, Fraction(x))
+def _feasible_exact(goal: dict[str, Any], ns: dict[str, Any], base: dict[str, Any], x: int,
+                    whole: bool = False) -> bool:
+    _, ns_ = _margins(goal, ns, base, Fraction(x), whole=whole)
     for r, n in zip(goal["reqs"], ns_):
         _guard(r, n)
     return all(_holds(r, n) for r, n in zip(goal["reqs"], ns_))
@@ -106,8 +112,8 @@ def search(goal: dict[str, Any], ns: dict[str, Any], base: dict[str, Any]) -> in
             lo = mid
         else:
             hi = mid
-    if _feasible_exact(goal, ns, base, lo) and not _feasible_exact(goal, ns, base, hi):
-        return lo
+    if _feasible_exact(goal, ns, base, lo, whole=True) and not _feasible_exact(goal, ns, base, hi):
+        return lo           # (lo's values are the answer's, computed whole once)
     lo, hi = SCAN[last], SCAN[last + 1]     # floats blur the edge: bisect it exactly
     if not _feasible_exact(goal, ns, base, lo) or _feasible_exact(goal, ns, base, hi):
         raise Fallback("the scan and exact arithmetic disagree")
@@ -241,8 +247,8 @@ def _direction(goal: dict[str, Any], ns: dict[str, Any], base: dict[str, Any], b
     f1 = _margins(goal, ns, base["\x00float"], above, ("lf", "hf"))[1][index]
     if abs(f1 - f0) > 2e-9 * (abs(f0) + abs(f1)) + FLOAT_CLEAR:
         return "<=" if f1 < f0 else ">="
-    n0 = _margins(goal, ns, base, Fraction(below))[1][index]
-    n1 = _margins(goal, ns, base, Fraction(above))[1][index]
+    n0 = _margins(goal, ns, base, Fraction(below), whole=False)[1][index]
+    n1 = _margins(goal, ns, base, Fraction(above), whole=False)[1][index]
     if abs(n1 - n0) <= 1e-9 * (abs(n0) + abs(n1)):
         raise Fallback("a flat margin at the answer")
     return "<=" if n1 <= n0 else ">="
@@ -304,7 +310,7 @@ def solve(data: dict[str, Any], ns: dict[str, Any], sets: list[str], name: str) 
     base = start(data, ns, sets)
     best = search(goal, ns, base)
     v = _margins(goal, ns, base, Fraction(best))[0]
-    after, beyond = _margins(goal, ns, base, Fraction(best + 1))
+    after, beyond = _margins(goal, ns, base, Fraction(best + 1), whole=False)
     index = next((i for i, n in enumerate(beyond) if not n >= 0), None)
     if index is None or any(abs(n) < BAND and (r["moves"] or n != 0)
                             for r, n in zip(goal["reqs"][:index + 1], beyond)):

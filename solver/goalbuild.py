@@ -129,10 +129,16 @@ def _goal(spec: Any, goal: GoalDef, j: int, data: dict[str, Any], lines: list[st
         raise Unsupported("the unknown moves something other than formulas")
     lines += [f"def _g{j}(v):"] + [f"    v[{n!r}] = _s({code(graph.nodes[n].expr, by_symbol)})"
                                   for n in moved if n != var] + ["    return v"]
+    # The margins read fewer (chat: 41 of 70): the scan, over floats or arrays, and the exact
+    # check past the answer compute those alone; the answer's own values are computed whole.
+    needed = set(graph.upstream([d for r in reqs for d in r.deps]))
+    scanned = [n for n in moved if n != var and n in needed]
+    lines += [f"def _g{j}r(v):"] + [f"    v[{n!r}] = _s({code(graph.nodes[n].expr, by_symbol)})"
+                                   for n in scanned] + ["    return v"]
     lines += [f"def _g{j}f(v):"] + [f"    v[{n!r}] = {code(graph.nodes[n].expr, by_symbol, True)}"
-                                   for n in moved if n != var] + ["    return v"]
+                                   for n in scanned] + ["    return v"]
     lines += [f"def _g{j}v(v):"] + [f"    v[{n!r}] = {code(graph.nodes[n].expr, by_symbol, vector=True)}"
-                                   for n in moved if n != var] + ["    return v"]
+                                   for n in scanned] + ["    return v"]
     for n in at:
         data["shows"].setdefault(n, display(graph, graph.nodes[n], None, None))
     items = []
@@ -160,10 +166,9 @@ def _goal(spec: Any, goal: GoalDef, j: int, data: dict[str, Any], lines: list[st
     else:
         raise Unsupported("no requirement binds")
     unit_word = {"token": "tokens", "request": "requests"}.get(data["shows"][var].get("si", ""), "numbers")
-    return {"var": var, "index": j, "code": f"_g{j}", "fcode": f"_g{j}f", "vcode": f"_g{j}v", "reqs": items,
-            "binds": binds,
-            "texts": texts_of, "notes": notes, "sense": goal.sense, "goal_text": goal.text,
-            "whole_show": display(graph, None, node.unit, node.dim), "unit_word": unit_word}
+    return {"var": var, "index": j, "code": f"_g{j}", "rcode": f"_g{j}r", "fcode": f"_g{j}f", "vcode": f"_g{j}v",
+            "reqs": items, "binds": binds, "texts": texts_of, "notes": notes, "sense": goal.sense,
+            "goal_text": goal.text, "whole_show": display(graph, None, node.unit, node.dim), "unit_word": unit_word}
 
 
 MAX_VARIANTS = 8        # closed forms kept per goal, for other binding requirements or branches
