@@ -1,10 +1,13 @@
-"""A goal answered from the compiled form (solver.goalbuild wrote it): no sympy, numpy or pydantic.
+"""A goal answered from the compiled form (solver.goalbuild wrote it): no sympy, numpy or pydantic
+(where NumPy is loaded already, as under the Python API, the scan uses it: solver.fastscan).
 
 Method, for `maximize` of one whole-number unknown x (what goalbuild compiles):
 
 1. every requirement's normalized margin (rhs − lhs) / (|lhs| + |rhs|) is scanned over floats on
    8 points a decade from 1 to 1e15; each margin must move one way only and the feasible points
-   must be one run that ends before 1e15 — else the full pipeline's finer grid might see more;
+   must be one run that ends before 1e15 — else the full pipeline's finer grid might see more
+   (only the quantities the margins read are computed; all points at once over arrays, or
+   point by point);
 2. the run's end is bisected over the integers (floats), and the edge checked in exact
    arithmetic (Fractions): x holds and x + 1 does not, as GoalSolver decides it (normalized
    margin >= −1e-12);
@@ -13,6 +16,9 @@ Method, for `maximize` of one whole-number unknown x (what goalbuild compiles):
 
 Any decision closer to its threshold than floats can tell apart (a margin within 1e-11 of the
 tolerance, a near tie between branches) raises Fallback: the full pipeline answers instead.
+A max/min's branch and the binding margin's direction are decided in floats where they are
+clear of a tie by far more than floats blur (PICK_CLEAR, FLOAT_CLEAR), else exactly; the
+spec's values are computed once per loaded form, each value's text once per answer.
 """
 
 from __future__ import annotations
