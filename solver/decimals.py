@@ -15,25 +15,23 @@ from fractions import Fraction
 
 
 def exact_decimal(value: Fraction, max_digits: int = 12) -> str | None:
-    if value.denominator.bit_length() > 128 or value.numerator.bit_length() > 256:
+    num, den = value.numerator, value.denominator
+    if den.bit_length() > 128 or num.bit_length() > 256:
         return None     # `(31/32)^4096` is exact but no one wants its 6000 digits
-    den = value.denominator
-    twos = fives = 0
-    while den % 2 == 0:
-        den //= 2
-        twos += 1
-    while den % 5 == 0:
-        den //= 5
+    twos = (den & -den).bit_length() - 1        # the factors of 2, at once
+    rest = den >> twos
+    fives = 0
+    while rest % 5 == 0:
+        rest //= 5
         fives += 1
-    if den != 1:
+    if rest != 1:
         return None
     places = max(twos, fives)
-    scaled = abs(value.numerator) * (10 ** places) // value.denominator
-    digits = str(scaled).rjust(places + 1, "0")
+    digits = str(abs(num) * (10 ** places) // den).rjust(places + 1, "0")
     if len(digits.lstrip("0")) > max_digits:
         return None
     whole, frac = (digits[:-places], digits[-places:]) if places else (digits, "")
-    sign = "-" if value < 0 else ""
+    sign = "-" if num < 0 else ""
     return f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}"
 
 

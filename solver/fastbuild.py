@@ -40,9 +40,14 @@ _COMPARE = {sympy.LessThan: "<=", sympy.StrictLessThan: "<", sympy.GreaterThan: 
             sympy.StrictGreaterThan: ">", sympy.Equality: "==", sympy.Unequality: "!="}
 
 
-def code(expr: sympy.Basic, by_symbol: dict[sympy.Symbol, Node], floats: bool = False) -> str:
+def code(expr: sympy.Basic, by_symbol: dict[sympy.Symbol, Node], floats: bool = False,
+         vector: bool = False) -> str:
     """Python source for a formula; `v` holds the values of the quantities it reads. With
-    `floats`, the same formula over floats (a goal's coarse scan: fast, and only a guide)."""
+    `floats`, the same formula over floats (a goal's coarse scan: fast, and only a guide); with
+    `vector` too, over NumPy arrays of floats (the scan's points at once: solver.fastscan's
+    functions in place of max, min, if/else, and/or/not, powers, ceil and floor)."""
+    floats = floats or vector
+
     def c(e: sympy.Basic) -> str:
         if e is sympy.true:
             return "True"
@@ -70,29 +75,32 @@ def code(expr: sympy.Basic, by_symbol: dict[sympy.Symbol, Node], floats: bool = 
             if e.exp == -1:        # a division (1/0 raises ZeroDivisionError: the caller falls back)
                 return f"({'1.0' if floats else '1'} / {c(e.base)})"
             if floats:
-                return f"_fpow({c(e.base)}, {c(e.exp)})"
+                return f"_{'v' if vector else 'f'}pow({c(e.base)}, {c(e.exp)})"
             return f"_pow({c(e.base)}, {c(e.exp)}, {_EXACT_POWER_BITS})"
+        prefix = "_v" if vector else "_f" if floats else "_"
         if isinstance(e, sympy.ceiling):
-            return f"_{'f' if floats else ''}ceil({c(e.args[0])})"
+            return f"{prefix}ceil({c(e.args[0])})"
         if isinstance(e, sympy.floor):
-            return f"_{'f' if floats else ''}floor({c(e.args[0])})"
-        if isinstance(e, sympy.Max):
-            return "max(" + ", ".join(c(a) for a in e.args) + ")"
-        if isinstance(e, sympy.Min):
-            return "min(" + ", ".join(c(a) for a in e.args) + ")"
+            return f"{prefix}floor({c(e.args[0])})"
+        if isinstance(e, (sympy.Max, sympy.Min)):
+            name = ("_v" if vector else "") + ("max" if isinstance(e, sympy.Max) else "min")
+            return f"{name}(" + ", ".join(c(a) for a in e.args) + ")"
         if isinstance(e, sympy.Piecewise):
-            out = "_undefined()"
+            out = "_VUNDEF" if vector else "_undefined()"
             for value, cond in reversed(e.args):
-                out = c(value) if cond is sympy.true else f"({c(value)} if {c(cond)} else {out})"
+                out = c(value) if cond is sympy.true else f"_vif({c(cond)}, {c(value)}, {out})" if vector \
+                    else f"({c(value)} if {c(cond)} else {out})"
             return out
         if type(e) in _COMPARE:
             return f"({c(e.lhs)} {_COMPARE[type(e)]} {c(e.rhs)})"
+        if isinstance(e, (sympy.And, sympy.Or)) and vector:
+            return f"_v{'and' if isinstance(e, sympy.And) else 'or'}(" + ", ".join(c(a) for a in e.args) + ")"
         if isinstance(e, sympy.And):
             return "(" + " and ".join(f"bool({c(a)})" for a in e.args) + ")"
         if isinstance(e, sympy.Or):
             return "(" + " or ".join(f"bool({c(a)})" for a in e.args) + ")"
         if isinstance(e, sympy.Not):
-            return f"(not {c(e.args[0])})"
+            return f"_vnot({c(e.args[0])})" if vector else f"(not {c(e.args[0])})"
         raise Unsupported(f"`{type(e).__name__}` in a formula")
 
     return c(expr)

@@ -1,10 +1,13 @@
-"""A goal answered from the compiled form (solver.goalbuild wrote it): no sympy, numpy or pydantic.
+"""A goal answered from the compiled form (solver.goalbuild wrote it): no sympy, numpy or pydantic
+(where NumPy is loaded already, as under the Python API, the scan uses it: solver.fastscan).
 
 Method, for `maximize` of one whole-number unknown x (what goalbuild compiles):
 
 1. every requirement's normalized margin (rhs − lhs) / (|lhs| + |rhs|) is scanned over floats on
    8 points a decade from 1 to 1e15; each margin must move one way only and the feasible points
-   must be one run that ends before 1e15 — else the full pipeline's finer grid might see more;
+   must be one run that ends before 1e15 — else the full pipeline's finer grid might see more
+   (only the quantities the margins read are computed; all points at once over arrays, or
+   point by point);
 2. the run's end is bisected over the integers (floats), and the edge checked in exact
    arithmetic (Fractions): x holds and x + 1 does not, as GoalSolver decides it (normalized
    margin >= −1e-12);
@@ -13,12 +16,16 @@ Method, for `maximize` of one whole-number unknown x (what goalbuild compiles):
 
 Any decision closer to its threshold than floats can tell apart (a margin within 1e-11 of the
 tolerance, a near tie between branches) raises Fallback: the full pipeline answers instead.
+A max/min's branch and the binding margin's direction are decided in floats where they are
+clear of a tie by far more than floats blur (PICK_CLEAR, FLOAT_CLEAR), else exactly; the
+spec's values are computed once per loaded form, each value's text once per answer.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import sys
 from fractions import Fraction
 from typing import Any
 
@@ -28,6 +35,8 @@ from solver.fastpath import Fallback, _requirement, convert, fill, overrides, va
 SCAN = sorted({round(10 ** (i / 8)) for i in range(121)})
 SLACK = 1e-12
 BAND = 5e-13          # floats through a chain of formulas are good to ~1e-14 of a normalized margin
+FLOAT_CLEAR = 1e-9    # a float decision this far from its threshold is taken without exact arithmetic
+PICK_CLEAR = 1e-6     # a max/min whose arguments differ by this (relative) is decided in floats
 
 
 def _normalized(sense: int, lv: Any, rv: Any) -> Any:
@@ -47,41 +56,54 @@ def _guard(item: dict[str, Any], n: Fraction) -> None:
 
 
 def _margins(goal: dict[str, Any], ns: dict[str, Any], base: dict[str, Any], x: Any,
-             sides: tuple[str, str] = ("lhs", "rhs")) -> tuple[dict[str, Any], list[Any]]:
-    """The values at x and each requirement's normalized margin (exact ones kept for the question)."""
-    seen = base.get("\x00seen") if sides[0] == "lhs" else None
-    if seen is not None and x in seen:
-        return seen[x]  # type: ignore[no-any-return]
+             sides: tuple[str, str] = ("lhs", "rhs"), whole: bool = True) -> tuple[dict[str, Any], list[Any]]:
+    """The values at x and each requirement's normalized margin (exact ones kept for the question).
+    Exact values are computed `whole` (every quantity the unknown moves: the answer's) or only
+    those the margins read (`rcode`, where the form has it; floats always take those alone)."""
+    exact = sides[0] == "lhs"
+    seen = base.get("\x00seen") if exact else None
+    if seen is not None:
+        found = seen.get(x) or (None if whole else seen.get(("margins", x)))
+        if found is not None:
+            return found  # type: ignore[no-any-return]
     v = dict(base)
     v[goal["var"]] = x
-    ns[goal["code" if sides[0] == "lhs" else "fcode"]](v)
+    ns[goal["fcode"] if not exact else goal["code"] if whole else goal.get("rcode", goal["code"])](v)
     out = v, [_normalized(r["sense"], ns[r[sides[0]]](v), ns[r[sides[1]]](v)) for r in goal["reqs"]]
     if seen is not None:
-        seen[x] = out
+        seen[x if whole else ("margins", x)] = out
     return out
 
 
-def _feasible_exact(goal: dict[str, Any], ns: dict[str, Any], base: dict[str, Any], x: int) -> bool:
-    _, ns_ = _margins(goal, ns, base, Fraction(x))
+def _feasible_exact(goal: dict[str, Any], ns: dict[str, Any], base: dict[str, Any], x: int,
+                    whole: bool = False) -> bool:
+    _, ns_ = _margins(goal, ns, base, Fraction(x), whole=whole)
     for r, n in zip(goal["reqs"], ns_):
         _guard(r, n)
     return all(_holds(r, n) for r, n in zip(goal["reqs"], ns_))
 
 
+def start(data: dict[str, Any], ns: dict[str, Any], sets: list[str]) -> dict[str, Any]:
+    """The values with `sets` in place: exact, with the same as floats (the scan's) and a memo of
+    the exact points evaluated (the search's edge is the answer's derivation) under private keys.
+    The values depend on `sets` alone: they are computed once per loaded form (kept in its
+    namespace, as the full pipeline's Evaluator keeps its values), the memo once per question."""
+    kept = ns.setdefault("\x00values", {})
+    key = tuple(sets)
+    if key not in kept:
+        exact = ns["values"](overrides(sets, data["inputs"]))
+        kept[key] = exact, {k: float(x) if isinstance(x, Fraction) else x for k, x in exact.items()}
+    exact, floats = kept[key]
+    base = dict(exact)
+    base["\x00float"] = floats
+    base["\x00seen"] = {}
+    return base
+
+
 def search(goal: dict[str, Any], ns: dict[str, Any], base: dict[str, Any]) -> int:
     """The largest whole x where every requirement holds (steps 1 and 2 of the method)."""
-    fbase = {k: float(v) if isinstance(v, Fraction) else v for k, v in base.items() if k != "\x00seen"}
-    rows = []
-    for x in SCAN:
-        _, row = _margins(goal, ns, fbase, float(x), ("lf", "hf"))
-        if not all(isinstance(n, float) and math.isfinite(n) for n in row):
-            raise Fallback("a margin that is not a finite number")
-        rows.append(row)
-    for i in range(len(goal["reqs"])):
-        steps = [b[i] - a[i] for a, b in itertools.pairwise(rows)]
-        if any(s > 1e-12 for s in steps) and any(s < -1e-12 for s in steps):
-            raise Fallback("a margin that turns")
-    ok = [all(_holds(r, n) for r, n in zip(goal["reqs"], row)) for row in rows]
+    fbase = base["\x00float"]
+    ok = _scan_vector(goal, ns, fbase) if fastscan_ready(goal) else _scan(goal, ns, fbase)
     if True not in ok:
         raise Fallback("no answer (the full pipeline explains why)")
     last = len(ok) - 1 - ok[::-1].index(True)
@@ -96,8 +118,8 @@ def search(goal: dict[str, Any], ns: dict[str, Any], base: dict[str, Any]) -> in
             lo = mid
         else:
             hi = mid
-    if _feasible_exact(goal, ns, base, lo) and not _feasible_exact(goal, ns, base, hi):
-        return lo
+    if _feasible_exact(goal, ns, base, lo, whole=True) and not _feasible_exact(goal, ns, base, hi):
+        return lo           # (lo's values are the answer's, computed whole once)
     lo, hi = SCAN[last], SCAN[last + 1]     # floats blur the edge: bisect it exactly
     if not _feasible_exact(goal, ns, base, lo) or _feasible_exact(goal, ns, base, hi):
         raise Fallback("the scan and exact arithmetic disagree")
@@ -110,15 +132,60 @@ def search(goal: dict[str, Any], ns: dict[str, Any], base: dict[str, Any]) -> in
     return lo
 
 
-def _picks(closed: dict[str, Any], ns: dict[str, Any], v: dict[str, Any]) -> bool:
+def _scan(goal: dict[str, Any], ns: dict[str, Any], fbase: dict[str, Any]) -> list[bool]:
+    """Step 1, point by point: where every requirement holds, after the checks of the method."""
+    rows = []
+    for x in SCAN:
+        _, row = _margins(goal, ns, fbase, float(x), ("lf", "hf"))
+        if not all(isinstance(n, float) and math.isfinite(n) for n in row):
+            raise Fallback("a margin that is not a finite number")
+        rows.append(row)
+    for i in range(len(goal["reqs"])):
+        steps = [b[i] - a[i] for a, b in itertools.pairwise(rows)]
+        if any(s > 1e-12 for s in steps) and any(s < -1e-12 for s in steps):
+            raise Fallback("a margin that turns")
+    return [all(_holds(r, n) for r, n in zip(goal["reqs"], row)) for row in rows]
+
+
+def fastscan_ready(goal: dict[str, Any]) -> bool:
+    """Whether the scan may run on arrays (solver.fastscan): NumPy loaded already, the code there."""
+    return "numpy" in sys.modules and "vcode" in goal
+
+
+def _scan_vector(goal: dict[str, Any], ns: dict[str, Any], fbase: dict[str, Any]) -> list[bool]:
+    """`_scan` with every point at once: the same checks on the same margins (solver.fastscan)."""
+    import numpy as np
+
+    from solver import fastscan
+
+    rows = fastscan.margins(goal, ns, fbase, SCAN)
+    steps = np.diff(rows, axis=1)
+    if ((steps > 1e-12).any(axis=1) & (steps < -1e-12).any(axis=1)).any():
+        raise Fallback("a margin that turns")
+    strict = np.array([bool(r["strict"]) for r in goal["reqs"]])[:, None]
+    holds = np.where(strict, rows > SLACK, rows >= -SLACK)
+    return [bool(b) for b in holds.all(axis=0)]
+
+
+def _picks(closed: dict[str, Any], ns: dict[str, Any], v: dict[str, Any], fv: dict[str, Any]) -> bool:
     """Whether every max/min/if of the closed form takes the branch it took when it was recorded
-    (Fallback where a near tie leaves that to the full pipeline's floats)."""
+    (Fallback where a near tie leaves that to the full pipeline's floats). A max or min whose
+    arguments differ by far more than floats blur (`fv`: the values as floats) is decided in
+    floats; a closer one, and every if, in exact arithmetic (`v`)."""
     for p in closed["picks"]:
         if p["kind"] == "if":
             truths = [ns[a](v) for a in p["args"]]
             if any(t is not False for t in truths[:-1]) or truths[-1] is not True:
                 return False
             continue
+        if "fargs" in p:
+            fvals = [ns[a](fv) for a in p["fargs"]]
+            k = fvals.index((max if p["kind"] == "max" else min)(fvals))
+            if all(abs(w - fvals[k]) > PICK_CLEAR * max(abs(w), abs(fvals[k]))
+                   for i, w in enumerate(fvals) if i != k):
+                if k != p["pick"]:
+                    return False
+                continue
         vals = [ns[a](v) for a in p["args"]]
         chosen = (max if p["kind"] == "max" else min)(vals)
         if any(w != chosen and abs(w - chosen) <= 1e-9 * max(abs(w), abs(chosen)) for w in vals):
@@ -160,12 +227,7 @@ def _closed_steps(goal: dict[str, Any], bind: dict[str, Any], ns: dict[str, Any]
         out["notes"].append("the closed form misses the answer (a ceil/floor or branch changes it); "
                             "solved by bisection")
         return []
-    below, above = (Fraction(best * (1 - 1e-6)), Fraction(best * (1 + 1e-6)))
-    n0 = _margins(goal, ns, base, below)[1][req["index"]]
-    n1 = _margins(goal, ns, base, above)[1][req["index"]]
-    if abs(n1 - n0) <= 1e-9 * (abs(n0) + abs(n1)):
-        raise Fallback("a flat margin at the answer")
-    direction = "<=" if n1 <= n0 else ">="
+    direction = _direction(goal, ns, base, best, req["index"])
     xname = target["xname"]
     formula = f"{xname} {direction} {target['text']}"
     show = data["shows"][goal["var"]]
@@ -180,6 +242,22 @@ def _closed_steps(goal: dict[str, Any], bind: dict[str, Any], ns: dict[str, Any]
         if numeric:
             return numeric
     return [_step(xname, formula, _fill_root(target, v, texts), result, branch, "closed-form")]
+
+
+def _direction(goal: dict[str, Any], ns: dict[str, Any], base: dict[str, Any], best: int, index: int) -> str:
+    """Which way the binding margin moves at the answer (GoalSolver: a relative step of 1e-6 each
+    way, flat within 1e-9). Floats decide where the step is far beyond their error (the margins
+    are normalized: good to ~1e-14, FLOAT_CLEAR allows 1e-9); exact arithmetic otherwise."""
+    below, above = best * (1 - 1e-6), best * (1 + 1e-6)
+    f0 = _margins(goal, ns, base["\x00float"], below, ("lf", "hf"))[1][index]
+    f1 = _margins(goal, ns, base["\x00float"], above, ("lf", "hf"))[1][index]
+    if abs(f1 - f0) > 2e-9 * (abs(f0) + abs(f1)) + FLOAT_CLEAR:
+        return "<=" if f1 < f0 else ">="
+    n0 = _margins(goal, ns, base, Fraction(below), whole=False)[1][index]
+    n1 = _margins(goal, ns, base, Fraction(above), whole=False)[1][index]
+    if abs(n1 - n0) <= 1e-9 * (abs(n0) + abs(n1)):
+        raise Fallback("a flat margin at the answer")
+    return "<=" if n1 <= n0 else ">="
 
 
 def _coefficient_form(c: dict[str, Any], ns: dict[str, Any], v: dict[str, Any], var: str, xname: str,
@@ -213,8 +291,9 @@ def _step(name: str, formula: str, substituted: str = "", result: dict[str, Any]
             "kind": kind}
 
 
-def _value(data: dict[str, Any], value: Any, show: dict[str, Any]) -> dict[str, Any]:
-    out = value_data(value, show, data["texts"])
+def _value(data: dict[str, Any], value: Any, show: dict[str, Any],
+           converted: tuple[Any, Any, str, str] | None = None) -> dict[str, Any]:
+    out = value_data(value, show, data["texts"], converted)
     return {"value": out["value"], "unit": out["unit"], "text": out["text"], "si_value": out.get("si_value"),
             "si_unit": out.get("si_unit", "")}
 
@@ -234,25 +313,28 @@ def solve(data: dict[str, Any], ns: dict[str, Any], sets: list[str], name: str) 
     goal = data["goals"][name]
     texts = data["texts"]
     var = goal["var"]
-    base = ns["values"](overrides(sets, data["inputs"]))
-    base["\x00seen"] = {}
+    base = start(data, ns, sets)
     best = search(goal, ns, base)
     v = _margins(goal, ns, base, Fraction(best))[0]
-    after, beyond = _margins(goal, ns, base, Fraction(best + 1))
+    after, beyond = _margins(goal, ns, base, Fraction(best + 1), whole=False)
     index = next((i for i, n in enumerate(beyond) if not n >= 0), None)
     if index is None or any(abs(n) < BAND and (r["moves"] or n != 0)
                             for r, n in zip(goal["reqs"][:index + 1], beyond)):
         raise Fallback("no clear binding requirement")
-    bind = next((b for b in goal["binds"].get(str(index), []) if _picks(b["closed"], ns, v)), None)
+    fv = _margins(goal, ns, base["\x00float"], float(best), ("lf", "hf"))[0]
+    bind = next((b for b in goal["binds"].get(str(index), []) if _picks(b["closed"], ns, v, fv)), None)
     if bind is None:
         raise Fallback("a requirement binds, or a branch is active, that no recorded closed form has")
     req = dict(goal["reqs"][index], index=index)
     out: dict[str, Any] = {"method": "bisection on the feasible edge", "notes": []}
-    steps = [_step(shown, **_derived(data, v, kind, n)) for kind, n, shown in bind["steps"]]
+    memo: dict[str, str] = {}       # each value's text in a formula, formatted once
+    same = _shown_alike(data, ns)
+    steps = [_step(shown, **_derived(data, v, kind, n, memo, same)) for kind, n, shown in bind["steps"]]
     entry = _requirement(req, v, ns, texts)
     note = ("holds" if entry["holds"] else "fails" if entry["holds"] is False else "") + \
         (f"; {entry['margin']}" if entry["margin"] else "")
-    steps.append(_step("binding", req["text"], fill(bind["check"], v, data["conv"], texts), None, note, "check"))
+    steps.append(_step("binding", req["text"], fill(bind["check"], v, data["conv"], texts, memo), None, note,
+                       "check"))
     steps += _closed_steps(goal, bind, ns, v, best, req, base, data, out)
     lt = value_data(ns[req["lhs"]](after), req["side"], texts)["text"]
     rt = value_data(ns[req["rhs"]](after), req["side"], texts)["text"]
@@ -270,13 +352,28 @@ def solve(data: dict[str, Any], ns: dict[str, Any], sets: list[str], name: str) 
             "candidates": [], "notes": notes, "requirements": _report(goal, ns, v, data), "choice": {}}
 
 
-def _derived(data: dict[str, Any], v: dict[str, Any], kind: str, n: str) -> dict[str, Any]:
-    result = _value(data, v[n], data["shows"][n])
+def _derived(data: dict[str, Any], v: dict[str, Any], kind: str, n: str, memo: dict[str, str],
+             same: set[str]) -> dict[str, Any]:
+    """A step of the derivation; `memo` holds each value's text in a formula (`fill`), which is
+    its own result's text where the two are shown alike (`same`)."""
+    converted = convert(v[n], data["shows"][n], data["texts"])
+    if n in same:
+        memo.setdefault(n, converted[3])
+    result = _value(data, v[n], data["shows"][n], converted)
     if kind == "c":
         return {"formula": result["text"], "result": result, "kind": "input"}
     formula = data["formulas"][n]
-    return {"formula": formula["formula"], "substituted": fill(formula, v, data["conv"], data["texts"]),
+    return {"formula": formula["formula"], "substituted": fill(formula, v, data["conv"], data["texts"], memo),
             "result": result}
+
+
+def _shown_alike(data: dict[str, Any], ns: dict[str, Any]) -> set[str]:
+    """The quantities shown alike as a result and inside a formula (most: a few take a readable
+    unit in formulas): found once per loaded form, kept in its namespace."""
+    if "\x00alike" not in ns:
+        conv, shows = data["conv"], data["shows"]
+        ns["\x00alike"] = {n for n, show in conv.items() if shows.get(n) == show}
+    return ns["\x00alike"]  # type: ignore[no-any-return]
 
 
 def text(sol: dict[str, Any]) -> str:

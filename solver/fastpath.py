@@ -298,14 +298,15 @@ def convert(value: Fraction | float | bool, show: dict[str, Any], texts: list[st
         number = float(value)
         chosen, p, q, _ = show["rungs"][0]
         for unit, up, uq, has_factor in show["rungs"]:
-            if has_factor and abs(number) >= float(Fraction(up, uq)) * 0.9999999:
+            if has_factor and abs(number) >= up / uq * 0.9999999:     # int / int: rounded once, as float(F)
                 chosen, p, q = unit, up, uq
     else:
         chosen, p, q = show["unit"], show["p"], show["q"]
+    # value / Fraction(p, q), without the operator's dispatch (p/q is in lowest terms, q > 0)
     if isinstance(value, Fraction):
-        scaled: Fraction | float = value / Fraction(p, q)
+        scaled: Fraction | float = value if p == q else Fraction(value.numerator * q, value.denominator * p)
     else:
-        scaled = value / float(Fraction(p, q))
+        scaled = value / (p / q)
     number_text = format_number(scaled)
     text = f"{number_text} {chosen}".rstrip() if chosen not in ("", "count") else number_text
     if chosen == "%":
@@ -321,9 +322,11 @@ def _json_number(number: float | None, exact: Any) -> float | None:
     return number
 
 
-def value_data(value: Fraction | bool, show: dict[str, Any], texts: list[str]) -> dict[str, Any]:
-    """The fields of a `results.Value`, as solver.explain.value_of fills them."""
-    number, unit, text = value_of(value, show, texts)
+def value_data(value: Fraction | bool, show: dict[str, Any], texts: list[str],
+               converted: tuple[Any, Any, str, str] | None = None) -> dict[str, Any]:
+    """The fields of a `results.Value`, as solver.explain.value_of fills them (`converted`:
+    `convert(value, show, texts)`, where the caller has it already)."""
+    number, unit, text = value_of(value, show, texts, converted)
     if show["k"] == "text" or isinstance(value, bool) or (show.get("flag") and value in (0, 1)):
         return {"value": number, "unit": unit, "text": text}
     try:
@@ -334,9 +337,10 @@ def value_data(value: Fraction | bool, show: dict[str, Any], texts: list[str]) -
             "si_unit": show["si"]}
 
 
-def value_of(value: Fraction | bool, show: dict[str, Any], texts: list[str]) -> tuple[Any, str, str]:
+def value_of(value: Fraction | bool, show: dict[str, Any], texts: list[str],
+             converted: tuple[Any, Any, str, str] | None = None) -> tuple[Any, str, str]:
     """(value, unit, text) as solver.explain.value_of gives them."""
-    shown_value, exact, unit, text = convert(value, show, texts)
+    shown_value, exact, unit, text = converted or convert(value, show, texts)
     if show["k"] == "text":
         return text, "", text
     if isinstance(value, bool):
@@ -431,16 +435,25 @@ def render(result: dict[str, Any], as_json: bool) -> str:
                            "json" if as_json else "text")
 
 
-def fill(formula: dict[str, Any], v: dict[str, Any], conv: dict[str, Any], texts: list[str]) -> str:
+def fill(formula: dict[str, Any], v: dict[str, Any], conv: dict[str, Any], texts: list[str],
+         shown: dict[str, str] | None = None) -> str:
     """A formula with its values in place, as solver.explain.show_formula writes it ("" where
-    that says nothing more than the formula: an alias, a branch)."""
+    that says nothing more than the formula: an alias, a branch). `shown`: each value's text
+    in `conv`'s display, kept across the calls of one answer (one `v`): a value read by many
+    formulas is formatted once."""
+    if formula["alias"]:
+        return ""
     out = formula["pieces"]
     for i, (ref, parent) in enumerate(formula["slots"]):
-        text = convert(v[ref], conv[ref], texts)[3]
+        text = shown.get(ref) if shown is not None else None
+        if text is None:
+            text = convert(v[ref], conv[ref], texts)[3]
+            if shown is not None:
+                shown[ref] = text
         if parent >= 6 and " " in text and "/" in text:
             text = f"({text})"
         out = out.replace(f"\x01{i}\x01", text, 1)
-    return "" if out == formula["formula"] or formula["alias"] else out
+    return "" if out == formula["formula"] else out
 
 
 def forward_solution(data: dict[str, Any], ns: dict[str, Any], sets: list[str], target: str) -> dict[str, Any]:
@@ -451,6 +464,7 @@ def forward_solution(data: dict[str, Any], ns: dict[str, Any], sets: list[str], 
     try:
         v = ns["values"](fixed)
         steps: list[dict[str, Any]] = []
+        memo: dict[str, str] = {}
         for kind, n, shown in entry["steps"]:
             result = value_data(v[n], shows[n], texts)
             if kind == "c":
@@ -458,7 +472,8 @@ def forward_solution(data: dict[str, Any], ns: dict[str, Any], sets: list[str], 
             else:
                 formula = data["formulas"][n]
                 steps.append({"name": shown, "formula": formula["formula"],
-                              "substituted": fill(formula, v, data["conv"], texts), "result": result})
+                              "substituted": fill(formula, v, data["conv"], texts, memo),
+                              "result": result})
         answer = value_data(v[target], shows[target], texts)
     except (ZeroDivisionError, OverflowError, ValueError, TypeError, KeyError) as err:
         raise Fallback(f"{type(err).__name__}: {err}") from None
