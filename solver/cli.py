@@ -586,6 +586,9 @@ def run() -> None:
     # NumPy's OpenBLAS starts a thread per core at import (~30 ms of CPU); the solver's array
     # arithmetic is elementwise and never calls BLAS. A user's own setting wins.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from lang.lean import install
+
+    install()           # sympy's first sum imports its tensor module, ~60 ms, for nothing here
     code = main(defer=True)
     try:
         sys.stdout.flush()
