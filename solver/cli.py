@@ -583,12 +583,9 @@ def run() -> None:
     need flushing. (`main` itself returns, for tests and callers in the same process.) A
     compiled form to build after the answer is built in a detached child (see `_AFTER`).
     """
-    # NumPy's OpenBLAS starts a thread per core at import (~30 ms of CPU); the solver's array
-    # arithmetic is elementwise and never calls BLAS. A user's own setting wins.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    from lang.lean import install
+    from solver.startup import prepare
 
-    install()           # sympy's first sum imports its tensor module, ~60 ms, for nothing here
+    prepare()           # garbage collection, BLAS threads, sympy's tensor module: see solver.startup
     code = main(defer=True)
     try:
         sys.stdout.flush()
