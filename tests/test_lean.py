@@ -1,4 +1,4 @@
-"""lang.lean: the `infer` executable's stand-in for sympy's tensor module."""
+"""The `infer` executable's process settings (solver.startup) and its stand-in for sympy's tensor module (lang.lean)."""
 
 from __future__ import annotations
 
@@ -35,3 +35,15 @@ def test_tensors_still_work_after_the_stand_in() -> None:
     done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=_ENV, capture_output=True, text=True,
                           timeout=120)
     assert done.stdout.strip() == "(x + 2)*A(i)", done.stdout + done.stderr
+
+
+def test_the_executable_collects_garbage_less_often_and_keeps_a_users_blas_setting() -> None:
+    probe = ("import gc, os\nfrom solver import startup\nstartup.prepare()\n"
+             "print(gc.get_threshold() == startup.GC_THRESHOLDS, gc.isenabled(), os.environ['OPENBLAS_NUM_THREADS'])")
+    for given, expected in ((None, "1"), ("4", "4")):
+        env = {k: v for k, v in _ENV.items() if k != "OPENBLAS_NUM_THREADS"}
+        if given is not None:
+            env["OPENBLAS_NUM_THREADS"] = given
+        done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True,
+                              timeout=60)
+        assert done.stdout.split() == ["True", "True", expected], done.stdout + done.stderr
