@@ -585,7 +585,7 @@ def run() -> None:
     """
     from solver.startup import prepare
 
-    prepare()           # garbage collection, BLAS threads, sympy's tensor module: see solver.startup
+    prepare(sys.argv[1] if len(sys.argv) > 1 else None)     # garbage collection, BLAS threads: solver.startup
     code = main(defer=True)
     try:
         sys.stdout.flush()
