@@ -70,18 +70,23 @@ class _Result:
         extra = set(data) - names
         if extra:
             raise TypeError(f"{cls.__name__}: unexpected fields {sorted(extra)}")
-        kwargs = dict(data)
-        for name, (kind, shape) in cls._NESTED.items():
-            if name not in kwargs or kwargs[name] is None:
+        return cls(**data)          # nested results given as dicts are built by `_nest`
+
+    def _nest(self) -> None:
+        """Nested results given as dicts become their classes, as pydantic builds them; the lists
+        and dicts that hold them are copies."""
+        for name, (kind, shape) in self._NESTED.items():
+            value = getattr(self, name)
+            if value is None:
                 continue
             nested = _CLASSES[kind]
             if shape == "one":
-                kwargs[name] = nested.model_validate(kwargs[name])
+                value = value if isinstance(value, nested) else nested.model_validate(value)
             elif shape == "list":
-                kwargs[name] = [nested.model_validate(v) for v in kwargs[name]]
+                value = [v if isinstance(v, nested) else nested.model_validate(v) for v in value]
             else:
-                kwargs[name] = {k: nested.model_validate(v) for k, v in kwargs[name].items()}
-        return cls(**kwargs)
+                value = {k: v if isinstance(v, nested) else nested.model_validate(v) for k, v in value.items()}
+            object.__setattr__(self, name, value)
 
     @classmethod
     def model_json_schema(cls) -> dict[str, Any]:
@@ -144,6 +149,9 @@ class Step(_Result):
     note: str = ""
     kind: Literal["input", "formula", "closed-form", "bound", "numeric", "answer", "check", "choice"] = "formula"
 
+    def __post_init__(self) -> None:
+        self._nest()
+
 
 @dataclass(frozen=True, kw_only=True)
 class Candidate(_Result):
@@ -161,6 +169,9 @@ class Candidate(_Result):
     decision: Value | None = field(default=None, metadata=_about(
         "the continuous unknown's best value for this option"))
 
+    def __post_init__(self) -> None:
+        self._nest()
+
 
 @dataclass(frozen=True, kw_only=True)
 class Requirement(_Result):
@@ -173,6 +184,9 @@ class Requirement(_Result):
     lhs: Value | None = None
     rhs: Value | None = None
     margin: str = ""
+
+    def __post_init__(self) -> None:
+        self._nest()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,8 +211,8 @@ class Solution(_Result):
     def __post_init__(self) -> None:
         if type(self.value) not in _PLAIN:
             object.__setattr__(self, "value", _plain(self.value))
-        for name in ("steps", "candidates", "notes", "requirements"):      # a copy, as pydantic makes
-            object.__setattr__(self, name, list(getattr(self, name)))
+        self._nest()
+        object.__setattr__(self, "notes", list(self.notes))      # a copy, as pydantic makes
         object.__setattr__(self, "choice", dict(self.choice))
 
 
@@ -226,8 +240,7 @@ class Evaluation(_Result):
         "quantities left open, with what they need"))
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "quantities", dict(self.quantities))
-        object.__setattr__(self, "requirements", list(self.requirements))
+        self._nest()
         object.__setattr__(self, "unknown", dict(self.unknown))
 
 

@@ -54,3 +54,12 @@ def test_values_are_coerced_as_pydantic_coerces_them() -> None:
 def test_unknown_fields_are_refused() -> None:
     with pytest.raises(TypeError):
         results.Value.model_validate({"value": 1, "unit": "", "text": "1", "colour": "red"})
+
+
+def test_nested_results_given_as_dicts_are_built_as_pydantic_builds_them() -> None:
+    step = {"name": "x", "formula": "x = 2", "result": {"value": 2, "unit": "", "text": "2"}}
+    sol = results.Solution(spec="a", target="x", kind="forward", value=2, unit="", text="2",
+                           steps=[step])  # type: ignore[list-item]
+    assert isinstance(sol.steps[0], results.Step) and isinstance(sol.steps[0].result, results.Value)
+    assert sol == results.Solution.model_validate(sol.model_dump())
+    assert sol.model_dump() == twin(results.Solution)(**sol.model_dump()).model_dump()
