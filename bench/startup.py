@@ -61,9 +61,9 @@ STAGES = r"""
 import time, json, sys
 t0 = time.process_time(); marks = []
 def mark(name): marks.append((name, time.process_time()))
+import solver.startup; solver.startup.prepare()     # as the `infer` executable starts (GC, BLAS threads)
 import numpy; mark("import numpy")
 import sympy; mark("import sympy")
-import pydantic; mark("import pydantic")
 import lark; mark("import lark")
 import solver.cli, solver.api, solver.optimize, solver.render, solver.results; mark("import lang/solver modules")
 spec = solver.api.Spec.load(sys.argv[1], [sys.argv[2]]); mark("load: parse (cached), resolve, unit-check")

@@ -612,6 +612,9 @@ def run() -> None:
     need flushing. (`main` itself returns, for tests and callers in the same process.) A
     compiled form to build after the answer is built in a detached child (see `_AFTER`).
     """
+    from solver.startup import prepare
+
+    prepare(sys.argv[1] if len(sys.argv) > 1 else None)     # garbage collection, BLAS threads: solver.startup
     code = main(defer=True)
     try:
         sys.stdout.flush()

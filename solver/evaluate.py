@@ -251,8 +251,54 @@ def lambdify(expr: sympy.Basic, variables: list[sympy.Symbol], cse: bool = False
     except (ValueError, TypeError):      # max(nan, ...) cannot even be built: undefined throughout
         return _undefined
     _numpy_namespace()
-    expr, variables = _plain_names(expr, variables)
-    return sympy.lambdify(variables, expr, modules="numpy", cse=cse)  # type: ignore[no-any-return]
+    renamed = _renaming_printer(expr, variables)
+    if renamed is None:
+        expr, variables = _plain_names(expr, variables)
+        printer = None
+    else:
+        variables, printer = renamed
+    return sympy.lambdify(variables, expr, modules="numpy", cse=cse, printer=printer)  # type: ignore[no-any-return]
+
+
+def _renaming_printer(expr: sympy.Basic, variables: list[sympy.Symbol]
+                      ) -> tuple[list[sympy.Symbol], object] | None:
+    """Plain-named arguments, and lambdify's own NumPy printer printing the variables they stand
+    for (named like `chat.batch`) by their names: the code `_plain_names` gives, without
+    rebuilding the formula (None: no variable needs it, or one is not a plain symbol)."""
+    if all(v.name.isidentifier() for v in variables if isinstance(v, sympy.Symbol)):
+        return None
+    if not all(isinstance(v, sympy.Symbol) and not isinstance(v, sympy.Dummy) for v in variables):
+        return None
+    taken = {s.name for s in expr.free_symbols}
+    plain = [v if v.name.isidentifier() else sympy.Symbol(f"_infer_arg{i}", **v.assumptions0)
+             for i, v in enumerate(variables)]
+    if any(p.name in taken for p, v in zip(plain, variables) if p is not v):
+        return None
+    names = {v: p.name for v, p in zip(variables, plain) if p is not v}
+    # the settings lambdify gives the printer it makes for modules="numpy"
+    printer = _printer_class()({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
+                                "user_functions": {}}, names)
+    return plain, printer
+
+
+_PRINTER: list[type] = []
+
+
+def _printer_class() -> type:
+    if not _PRINTER:
+        from sympy.printing.numpy import NumPyPrinter
+
+        class RenamingPrinter(NumPyPrinter):      # type: ignore[misc]
+            def __init__(self, settings: dict[str, object], names: dict[sympy.Symbol, str]):
+                super().__init__(settings)
+                self.names = names
+
+            def _print_Symbol(self, expr: sympy.Symbol) -> str:
+                found = self.names.get(expr)
+                return found if found is not None else super()._print_Symbol(expr)  # type: ignore[no-any-return]
+
+        _PRINTER.append(RenamingPrinter)
+    return _PRINTER[0]
 
 
 def _plain_names(expr: sympy.Basic, variables: list[sympy.Symbol]) -> tuple[sympy.Basic, list[sympy.Symbol]]:

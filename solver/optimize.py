@@ -609,7 +609,7 @@ class GoalSolver:
         nxt = int(round(beyond))
         fixed_next = dict(fixed)
         fixed_next[var] = sympy.Integer(nxt)
-        values = self.ev.values(fixed_next)
+        values = self.ev.values(fixed_next, only=binding.req.deps)    # what the one check reads
         entry = self.requirement_entry(binding.req, values)
         unit_word = {"token": "tokens", "request": "requests"}.get(format_dim(node.dim) if node.dim else "",
                                                                    "numbers")
