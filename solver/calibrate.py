@@ -56,10 +56,11 @@ FACTORS: dict[str, Factor] = {f.name: f for f in (
     Factor("mfu_8bit", 0.60, 0.30, 0.85,
            "GEMM share of the dense FP8/INT8 peak: as for 16-bit, less the scaling and "
            "quantisation of activations (TensorRT-LLM FP8 GEMMs reach 60-75 %)."),
-    Factor("mbu", 0.85, 0.50, 0.95,
-           "share of the datasheet memory bandwidth a streaming kernel sustains: STREAM-class "
-           "copies reach 85-93 % on A100/H100 HBM (BabelStream; NVIDIA nvbandwidth); 95 % is "
-           "the ceiling of DRAM refresh and page overheads."),
+    Factor("mbu", 0.90, 0.50, 1.00,
+           "share of the MEASURED stream bandwidth (gpus.infer `stream_bandwidth`: the fastest "
+           "BabelStream kernel, 80-95 % of the datasheet: A100 85.8 %, H100 94.9 %, H200 93.3 %, "
+           "MI300X 80.4 %) that decode's weight and KV streams reach: 100 % is that measured "
+           "ceiling; GEMV-shaped kernels of a few MB per layer stay below it (ramp-up and tail)."),
     Factor("dequant_efficiency", 0.85, 0.50, 1.00,
            "bandwidth share kept by weight-only int8/int4 kernels, which dequantise on CUDA cores "
            "while they stream (Marlin reaches ~90 % of the fp16 stream, Frantar et al. 2024)."),
