@@ -298,16 +298,22 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from solver import fastsweep
     from solver.sweep import SweepUsage
     from solver.sweep_output import sweep_command
 
-    spec = _load(args)
-    try:
-        out = sweep_command(spec, args)
-    except SweepUsage as err:
-        print(render_all(err.diagnostics, spec.sources) if err.diagnostics else f"error: {err}",
-              file=sys.stderr)
-        return EXIT_USAGE
+    out = fastsweep.answer(args)      # this sweep's stored NumPy columns, where it has them
+    if out is None:
+        spec = _load(args)
+        try:
+            out = sweep_command(spec, args)
+        except SweepUsage as err:
+            print(render_all(err.diagnostics, spec.sources) if err.diagnostics else f"error: {err}",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        if fastsweep.enabled():
+            table = out.table
+            _after_answer(lambda: fastsweep.build(args, table))
     print(out.table)
     for path in out.wrote:
         print(f"wrote {path}", file=sys.stderr)
