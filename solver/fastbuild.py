@@ -280,7 +280,13 @@ def build(spec: Any) -> tuple[dict[str, Any], str]:
         if not all(d in values for d in r.deps):
             if entry.holds is not None or entry.margin:
                 raise Unsupported(f"requirement `{r.text}` decides itself on an unknown")
-            reqs.append({"static": True, "text": r.text, "record": r.owner, "holds": None, "margin": ""})
+            static: dict[str, Any] = {"static": True, "text": r.text, "record": r.owner, "holds": None, "margin": ""}
+            try:        # its sides, for the Python API's Evaluation (solver.formspec): a side that reads
+                sides = requirement_item(graph, r, f"s{i}", by_symbol, lines)   # an unknown is no value
+                static["sides"] = {k: sides[k] for k in ("lhs", "rhs", "side")} if sides["split"] else None
+            except Unsupported:
+                pass
+            reqs.append(static)
             continue
         reqs.append(requirement_item(graph, r, str(i), by_symbol, lines))
     data = {"format": fastpath.FORMAT, "spec": graph.path, "texts": list(graph.texts), "inputs": inputs,
