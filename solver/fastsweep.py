@@ -21,6 +21,7 @@ import builtins
 import functools
 import hashlib
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any, cast
@@ -47,14 +48,15 @@ def shape(args: argparse.Namespace) -> list[Any]:
     return [[text.partition("=")[0] for text in args.vary], args.report, list(args.sets)]
 
 
-def _key(spec: str | Path, question: list[Any]) -> str:
-    text = json.dumps([FORMAT, "sweep", fastpath.entry_key(spec), question])
+def _key(spec: str | Path, question: list[Any], kind: str) -> str:
+    text = json.dumps([FORMAT, kind, fastpath.entry_key(spec), question])
     return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
-def _path(spec: str | Path, question: list[Any]) -> Path | None:
+def _path(spec: str | Path, question: list[Any], kind: str = "sweep") -> Path | None:
+    """Where a stored question of this kind (`sweep`, `sim`: solver.fastsim) lives."""
     folder = fastpath._folder()
-    return None if folder is None else folder / f"sweep-{_key(spec, question)}.json"
+    return None if folder is None else folder / f"{kind}-{_key(spec, question, kind)}.json"
 
 
 # --- answering ----------------------------------------------------------------------------------
@@ -124,12 +126,13 @@ def _constant(value: bool | None) -> Any:
     return lambda *a: np.asarray(value)
 
 
-def load(spec: str | Path, question: list[Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """(data, namespace of its NumPy code), or None: missing, altered, or a file it read changed."""
+def load(spec: str | Path, question: list[Any], kind: str = "sweep"
+         ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(data, namespace of its code), or None: missing, altered, or a file it read changed."""
     from lang.cachedir import read_private
     from lang.reads import KINDS, ReadLog, holds
 
-    path = _path(spec, question)
+    path = _path(spec, question, kind)
     raw = read_private(path, fastpath.MAX_ENTRY_BYTES) if path is not None else None
     if raw is None:
         return None
@@ -152,8 +155,18 @@ def load(spec: str | Path, question: list[Any]) -> tuple[dict[str, Any], dict[st
     if not log.entries or not holds(log):
         debug("sweep: a file it read has changed: rebuilt")
         return None
-    exec(compile(source, "<infer compiled sweep>", "exec"), namespace)
+    exec(compile(source, f"<infer compiled {kind}>", "exec"), namespace)
     return data, namespace
+
+
+def store(path: Path, reads: Any, data: dict[str, Any], source: str) -> bool:
+    """Atomically, sealed, with the file looks of the run that built it."""
+    from lang.cachedir import write_atomic
+
+    entries = [[k, p, v] for (k, p), v in sorted(reads.entries.items())]
+    blob = json.dumps({"reads": entries, "data": data, "source": source,
+                       "sha": fastpath.seal(data, source)}).encode()
+    return len(blob) <= fastpath.MAX_ENTRY_BYTES and write_atomic(path, blob)
 
 
 def _namespace(recipes: dict[str, list[str]]) -> dict[str, Any]:
@@ -166,6 +179,8 @@ def _namespace(recipes: dict[str, list[str]]) -> dict[str, Any]:
             namespace[name] = numpy if attribute == "" else getattr(numpy, attribute)
         elif where == "builtins":
             namespace[name] = getattr(builtins, attribute)
+        elif where == "math":
+            namespace[name] = getattr(math, attribute)
         elif where == "functools" and attribute == "reduce":
             namespace[name] = functools.reduce
         else:
@@ -179,7 +194,6 @@ def _namespace(recipes: dict[str, list[str]]) -> dict[str, Any]:
 def build(args: argparse.Namespace, table: str) -> bool:
     """Store this sweep's columns, checked to reproduce `table` (the full pipeline's); False where
     nothing is stored (the reason under INFER_DEBUG)."""
-    from lang.cachedir import write_atomic
     from lang.reads import recording
     from solver.api import Spec
     from solver.sweep import compile_sweep
@@ -212,10 +226,7 @@ def build(args: argparse.Namespace, table: str) -> bool:
     except Exception as err:        # a sweep not stored is answered by the full pipeline next time
         debug(f"sweep not kept: {type(err).__name__}: {err}")
         return False
-    reads = [[k, p, v] for (k, p), v in sorted(log.entries.items())]
-    blob = json.dumps({"reads": reads, "data": data, "source": source,
-                       "sha": fastpath.seal(data, source)}).encode()
-    return len(blob) <= fastpath.MAX_ENTRY_BYTES and write_atomic(path, blob)
+    return store(path, log, data, source)
 
 
 def form(graph: Any, captured: dict[str, Any], question: list[Any], vary: list[str]) -> tuple[dict[str, Any], str]:
@@ -262,8 +273,8 @@ def form(graph: Any, captured: dict[str, Any], question: list[Any], vary: list[s
 
 
 def _recipes(fn: Any) -> dict[str, list[str]]:
-    """Where each global the code reads comes from (NumPy, functools.reduce, a builtin); anything
-    else (a sympy object, a printer's helper) is not stored."""
+    """Where each global the code reads comes from (NumPy, `math`, functools.reduce, a builtin);
+    anything else (a sympy object, a printer's helper) is not stored."""
     import numpy
 
     read: set[str] = set()
@@ -286,6 +297,10 @@ def _recipes(fn: Any) -> dict[str, list[str]]:
             out[name] = ["numpy", name]
         elif obj is functools.reduce:
             out[name] = ["functools", "reduce"]
+        elif obj is math:
+            raise Unsupported("the code reads the `math` module itself")
+        elif getattr(math, name, None) is obj:
+            out[name] = ["math", name]
         elif getattr(builtins, name, None) is obj:
             out[name] = ["builtins", name]
         else:
