@@ -273,13 +273,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from solver.optimize import SolveError
+    from solver import api  # api.SolveError is looked up only when one is raised (no sympy before)
     from solver.render import render_solution
 
-    spec = _load(args)
+    spec = _load(args)          # a cached spec answers from its compiled form (solver.formspec)
     try:
         solution = spec.solve(args.target, _where(args.where))
-    except SolveError as err:
+    except api.SolveError as err:
         print(f"error[E0800]: no solution: {err}", file=sys.stderr)
         return EXIT_SPEC
     body = render_solution(solution, args.format)

@@ -462,6 +462,7 @@ def refresh(path: str | Path, loaded: Any = None, goal: str | None = None, goal_
         else:
             with recording() as log:
                 spec = Spec.load(path)
+                _ = spec.graph         # built here, where its file looks are logged (Spec.load may defer it)
         data, source = build(spec)
         if not log.consistent:
             raise Unsupported("a file changed while it was read")

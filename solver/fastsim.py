@@ -83,6 +83,7 @@ def build(args: argparse.Namespace) -> bool:
     try:
         with recording() as log:
             spec = Spec.load(args.spec, list(args.sets))
+            _ = spec.graph             # built here, where its file looks are logged (Spec.load may defer it)
         if spec.graph.warnings or not log.consistent or not log.entries:
             raise fastsweep.Unsupported("the spec has warnings, or a file changed while it was read")
         cost = compile_step_cost(spec, args.deployment)

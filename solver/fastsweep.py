@@ -214,6 +214,7 @@ def build(args: argparse.Namespace, table: str) -> bool:
     try:
         with recording() as log:
             spec = Spec.load(args.spec, list(args.sets))
+            _ = spec.graph             # built here, where its file looks are logged (Spec.load may defer it)
         if spec.graph.warnings:
             raise Unsupported("the spec has warnings")
         if sweep_command(spec, quiet, capture).table != table or not log.consistent or not log.entries:

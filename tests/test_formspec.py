@@ -93,3 +93,12 @@ def test_a_loaded_spec_imports_neither_sympy_nor_lark_nor_pint(tmp_path: Path) -
                           text=True, timeout=120)
     assert fast.stdout.splitlines()[-1] == "[]", fast.stdout + fast.stderr
     assert fast.stdout.splitlines()[0] == full.stdout.splitlines()[0]
+    # `infer export` loads the spec as the API does: a derivation document without sympy either
+    cli = ("import sys\nfrom solver import cli\ncode = cli.main(sys.argv[1:])\n"
+           "print('HEAVY', code, sorted(m for m in ('sympy', 'lark', 'pint') if m in sys.modules), file=sys.stderr)")
+    argv = ["export", chat, "--for", "chat.prefill_time", "--set", "chat.prompt=1500token", "--format", "latex"]
+    fast = subprocess.run([sys.executable, "-c", cli, *argv], env=env, capture_output=True, text=True, timeout=120)
+    full = subprocess.run([sys.executable, "-m", "solver.cli", *argv], env={**env, "INFER_COMPILED": "0"},
+                          capture_output=True, text=True, timeout=120)
+    assert "HEAVY 0 []" in fast.stderr, fast.stderr
+    assert fast.stdout == full.stdout and "subsection" in full.stdout
