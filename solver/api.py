@@ -164,10 +164,10 @@ class Spec:
     def solve(self, target: str, where: Mapping[str, str] | None = None,
               unit: str | None = None) -> results.Solution:
         """Answer `target`: a goal, a quantity forward, or (with `where`) an inversion."""
-        if self._graph is None and not where and not unit:
+        if self._graph is None and not where:
             from solver import formspec
 
-            answered = formspec.solution(self._form, target)
+            answered = formspec.solution(self._form, target, unit)
             if answered is not None:
                 return answered
         import sympy

@@ -11,6 +11,7 @@ as values; a side that reads an unknown has none, as there). Whatever the form c
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 from solver import fastpath, results
@@ -70,12 +71,15 @@ def _side(sides: dict[str, Any] | None, which: str, v: dict[str, Any], ns: dict[
     return results.Value(**fastpath.value_data(value, sides["side"], texts))
 
 
-def solution(form: tuple[Any, ...] | None, target: str) -> results.Solution | None:
-    """`Spec.solve(target)` from the form (a compiled goal, or a quantity forward), or None."""
+def solution(form: tuple[Any, ...] | None, target: str, unit: str | None = None) -> results.Solution | None:
+    """`Spec.solve(target)` from the form (a compiled goal, or a quantity forward, `unit` as
+    `in_unit` can show it), or None."""
     if form is None:
         return None
     data, ns, sets = form
     goal = data.get("goal_names", {}).get(target)
+    if goal is not None and unit:
+        return None
     if goal is not None:
         found: results.Solution | None = fastpath.api_goal(form, goal)
         return found
@@ -83,9 +87,33 @@ def solution(form: tuple[Any, ...] | None, target: str) -> results.Solution | No
         return None
     try:
         answer = fastpath.forward_solution(data, ns, list(sets), target)
+        if unit:
+            answer = in_unit(data, answer, target, unit)
     except _ARITHMETIC as why:
         fastpath.debug(f"Spec.solve: full pipeline: {why}")
         return None
     steps = [results.Step(**{**s, "result": results.Value(**s["result"]) if s.get("result") else None})
              for s in answer["steps"]]
     return results.Solution(**{**answer, "steps": steps})
+
+
+def in_unit(data: dict[str, Any], answer: dict[str, Any], target: str, unit: str) -> dict[str, Any]:
+    """A forward answer shown in `unit`, as `Spec._in_unit` shows it, where that is exact: the
+    shown value is a whole number, which `sympy.nsimplify` returns as it is. (A fraction goes
+    through nsimplify's search for a simple rational near the float: Fallback.) An unknown unit or
+    one of another dimension is the full pipeline's diagnostic: Fallback."""
+    from lang.units import format_dim
+    from solver.quantities import unit_factor
+
+    value = answer["value"]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Fallback("--in on a value that is not a whole number")
+    found = unit_factor(unit)
+    si = data["shows"][target].get("si", "")
+    if found is None or not si or format_dim(found[1]) != si:
+        raise Fallback(f"--in `{unit}`: a unit the full pipeline refuses or checks itself")
+    current = unit_factor(answer["unit"]) if answer["unit"] else None
+    canonical = Fraction(value) * current[0] if current else Fraction(value)
+    show = {"k": "fixed", "unit": unit, "p": found[0].numerator, "q": found[0].denominator}
+    shown_value, _, shown_unit, text = fastpath.convert(canonical, show, data["texts"])
+    return {**answer, "value": shown_value, "unit": shown_unit, "text": text}

@@ -72,7 +72,9 @@ def test_what_the_form_cannot_answer_builds_the_graph(cache: dict[str, bool],
     chat = REPO / "specs" / "chat.infer"
     spec = Spec.load(chat)
     assert spec._graph is None
-    assert spec.solve("chat.kv_per_token", unit="KiB/token").unit == "KiB/token"    # --in: the graph
+    assert spec.solve("chat.kv_per_token", unit="KiB/token").unit == "KiB/token"    # a whole number
+    assert spec._graph is None
+    assert spec.solve("chat.prefill_time", unit="us").unit == "us"      # a fraction: nsimplify's, the graph
     assert spec._graph is not None and spec._form is not None
     assert Spec.load(chat, ["chat.prompt=1ktoken"])._graph is not None      # another unit: the graph
     assert len(Spec.load(chat).graph.nodes) > 10                           # built when asked for
@@ -102,3 +104,36 @@ def test_a_loaded_spec_imports_neither_sympy_nor_lark_nor_pint(tmp_path: Path) -
                           capture_output=True, text=True, timeout=120)
     assert "HEAVY 0 []" in fast.stderr, fast.stderr
     assert fast.stdout == full.stdout and "subsection" in full.stdout
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
+def test_in_unit_from_the_form_is_the_full_pipelines(path: Path, cache: dict[str, bool],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """`solve --for QUANTITY --in UNIT` on the compiled form (a whole-number value: exact), in
+    every format, as the full pipeline prints it; anything else falls back."""
+    monkeypatch.setenv("XDG_CACHE_HOME", os.environ["XDG_CACHE_HOME"])
+    from solver.render import render_solution
+
+    found = fastpath.load(path)
+    if found is None:
+        return
+    data = found[0]
+    for target in list(data["forward"])[-6:]:
+        unit = data["shows"][target].get("si", "")
+        if not unit:
+            continue
+        for fmt in ("text", "json", "markdown", "latex"):
+            fast = fastpath.answer_solve(path, [], target, fmt, [], unit)
+            if fast is not None:
+                answered.add(path.name)
+                with monkeypatch.context() as mp:
+                    mp.setenv("INFER_COMPILED", "0")
+                    full = render_solution(Spec.load(path).solve(target, unit=unit), fmt)
+                assert fast == full, (target, unit, fmt)
+
+
+answered: set[str] = set()
+
+
+def test_in_unit_is_answered_on_most_specs() -> None:
+    assert "chat.infer" in answered and len(answered) >= 4, answered
