@@ -135,13 +135,24 @@ def reach_rows(runs: int, work: Path) -> dict[str, tuple[float, float]]:
     """Commands beyond eval/solve on a cached spec (issue 15: "the same compiled form serves..."):
     each a new question, full pipeline (`INFER_COMPILED=0`) then compiled (`INFER_COMPILED=1`)."""
     full_env, fast_env = _env(work / "cache", True), _env(work / "cache", True, compiled=True)
+    cli = [sys.executable, "-m", "solver.cli"]
+    api = ("import sys\nfrom solver.api import Spec\nspec = Spec.load('specs/chat.infer', [sys.argv[1]])\n"
+           "spec.eval(), spec.solve('chat.prefill_time')")
     questions = {
-        "sweep": lambda i: [sys.executable, "-m", "solver.cli", "sweep", "specs/chat.infer", "--vary",
-                            f"chat.batch=1..{64 + i}", "--report", "chat.ttft,chat.itl",
-                            "--set", "chat.prompt=2000token"],
+        "sweep": lambda i: [*cli, "sweep", "specs/chat.infer", "--vary", f"chat.batch=1..{64 + i}",
+                            "--report", "chat.ttft,chat.itl", "--set", "chat.prompt=2000token"],
+        "simulate": lambda i: [*cli, "simulate", "specs/traffic-chat.infer", "--rate", f"{1 + i / 1000}",
+                               "--duration", "60"],
+        "api": lambda i: [sys.executable, "-c", api, f"chat.prompt={3000 + i}token"],
+        "export": lambda i: [*cli, "export", "specs/chat.infer", "--for", "chat.prefill_time",
+                             "--set", f"chat.prompt={4000 + i}token"],
+        "in": lambda i: [*cli, "solve", "specs/chat.infer", "--for", "chat.kv_per_token", "--in", "B/token",
+                         "--set", f"chat.prompt={5000 + i}token"],
     }
     out: dict[str, tuple[float, float]] = {}
     for name, argv in questions.items():
+        if name in ("api", "export"):       # the Python API reads the form the CLI's eval keeps
+            _wall([*cli, "eval", "specs/chat.infer"], fast_env)
         _wall(argv(900), fast_env)          # the full pipeline answers and stores what it can
         out[f"{name}_full"] = _median([_wall(argv(100 + i), full_env) for i in range(runs)])
         out[f"{name}_fast"] = _median([_wall(argv(200 + i), fast_env) for i in range(runs)])
@@ -150,7 +161,11 @@ def reach_rows(runs: int, work: Path) -> dict[str, tuple[float, float]]:
 
 def reach_lines(reach: dict[str, tuple[float, float]], cell: Callable[[tuple[float, float]], str]) -> list[str]:
     shown = {"sweep": "`sweep specs/chat.infer --vary chat.batch=1..N --report chat.ttft,chat.itl --set …`, "
-                      "new N"}
+                      "new N",
+             "simulate": "`simulate specs/traffic-chat.infer --rate R --duration 60`, new R",
+             "api": "Python: `Spec.load('specs/chat.infer', [new --set])`, `.eval()`, `.solve('chat.prefill_time')`",
+             "export": "`export specs/chat.infer --for chat.prefill_time --set …`, new value",
+             "in": "`solve specs/chat.infer --for chat.kv_per_token --in B/token --set …`, new value"}
     lines = ["## Other commands, a new question on a cached spec: full pipeline and compiled form", "",
              "| command | wall | CPU | wall vs llm-analysis | CPU vs llm-analysis | target |",
              "|---|---|---|---|---|---|"]
