@@ -30,6 +30,7 @@ from solver import fastpath
 from solver.fastpath import Fallback, debug
 
 FORMAT = 1
+MAX_ENTRIES, MAX_BYTES = 2000, 64 << 20      # of the compiled-form folder, trimmed when an entry is added
 _NUM = r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*"
 # What `solver.sweep_vary` reads without the parser: A..B[:STEP | :*F], [x, y, ...], one number.
 _BARE = re.compile(rf"{_NUM}\.\.{_NUM}(?::\s*[*x]?{_NUM})?|\[{_NUM}(?:,{_NUM})*,?\s*\]|{_NUM}")
@@ -160,13 +161,17 @@ def load(spec: str | Path, question: list[Any], kind: str = "sweep"
 
 
 def store(path: Path, reads: Any, data: dict[str, Any], source: str) -> bool:
-    """Atomically, sealed, with the file looks of the run that built it."""
-    from lang.cachedir import write_atomic
+    """Atomically, sealed, with the file looks of the run that built it; the folder is then
+    trimmed to its most recently written entries (one per question shape adds up)."""
+    from lang.cachedir import trim, write_atomic
 
     entries = [[k, p, v] for (k, p), v in sorted(reads.entries.items())]
     blob = json.dumps({"reads": entries, "data": data, "source": source,
                        "sha": fastpath.seal(data, source)}).encode()
-    return len(blob) <= fastpath.MAX_ENTRY_BYTES and write_atomic(path, blob)
+    if len(blob) > fastpath.MAX_ENTRY_BYTES or not write_atomic(path, blob):
+        return False
+    trim(path.parent, MAX_ENTRIES, MAX_BYTES)
+    return True
 
 
 def _namespace(recipes: dict[str, list[str]]) -> dict[str, Any]:
