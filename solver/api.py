@@ -10,52 +10,92 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-
-import sympy
+from typing import TYPE_CHECKING, Any
 
 from lang.diagnostics import Diagnostic, InferError, Label, SourceMap, Span, did_you_mean
 from lang.graph import Graph
-from lang.resolve import build_graph, constant_value
 from lang.units import format_dim
 from solver import results
-from solver.evaluate import Evaluator
-from solver.explain import forward_steps, value_of
-from solver.invert import invert
-from solver.optimize import GoalSolver, SolveError
-from solver.quantities import convert, unit_factor
+from solver.quantities import unit_factor
 
+if TYPE_CHECKING:
+    import sympy
+
+    from solver.evaluate import Evaluator
+    from solver.optimize import SolveError
+
+# sympy, the parser and the solver are imported where they are first needed: a spec loaded with
+# its compiled form (solver.formspec) answers eval and solve without them.
 __all__ = ["InferError", "SolveError", "Spec"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SolveError":
+        from solver.optimize import SolveError
+
+        return SolveError
+    raise AttributeError(name)
 
 
 class Spec:
     """A loaded spec: its quantity graph plus what the caller fixed."""
 
-    def __init__(self, graph: Graph, sources: SourceMap):
-        self.graph = graph
+    def __init__(self, graph: Graph | None, sources: SourceMap):
+        self._graph = graph
         self.sources = sources
         self._evaluator: Evaluator | None = None
         self._compiled: dict[tuple[object, ...], object] = {}    # see GoalSolver.compiled
         self._form: tuple[object, ...] | None = None      # the spec's compiled form (solver.fastpath), if any
+        self._lazy: tuple[str | Path, list[str]] | None = None    # (path, sets) of a graph not built yet
 
     @classmethod
     def load(cls, path: str | Path, set: Iterable[str] = ()) -> Spec:
-        """Parse and check a spec; `set` holds `NAME=VALUE` overrides as on the command line."""
+        """Parse and check a spec; `set` holds `NAME=VALUE` overrides as on the command line.
+
+        Where the spec's compiled form is cached and takes these overrides, nothing is parsed:
+        eval and solve answer from the form (solver.formspec), and the graph is built the first
+        time something needs it (`graph`)."""
+        from solver import fastpath, formspec
+
+        form = fastpath.for_api(path, list(set))
+        if form is not None and formspec.takes(form):
+            spec = cls(None, SourceMap())
+            spec._form, spec._lazy = form, (path, list(set))
+            return spec
+        from lang.resolve import build_graph
+
         sources = SourceMap()
         graph = build_graph(path, list(set), sources)
         spec = cls(graph, sources)
-        from solver import fastpath
-
         spec._form = fastpath.for_api(path, list(set))   # a goal answered from it: see solve
         return spec
 
     @property
+    def graph(self) -> Graph:
+        """The spec's quantity graph (resolved and unit-checked), built when first needed."""
+        if self._graph is None:
+            from lang.resolve import build_graph
+            from solver import fastpath
+
+            assert self._lazy is not None
+            path, sets = self._lazy
+            self._graph = build_graph(path, sets, self.sources)
+            if fastpath.load(path) is None:     # a file changed since the form was loaded: the graph answers
+                self._form = None
+        return self._graph
+
+    @property
     def evaluator(self) -> Evaluator:
+        from solver.evaluate import Evaluator
+
         if self._evaluator is None:
             self._evaluator = Evaluator(self.graph)
         return self._evaluator
 
     @property
     def warnings(self) -> list[Diagnostic]:
+        if self._graph is None:      # a compiled form is kept only for a spec without warnings
+            return []
         return self.graph.warnings
 
     # -- names --
@@ -81,6 +121,15 @@ class Spec:
     # -- evaluation --
 
     def eval(self) -> results.Evaluation:
+        if self._graph is None:
+            from solver import formspec
+
+            found = formspec.evaluation(self._form)
+            if found is not None:
+                return found
+        from solver.explain import value_of
+        from solver.optimize import GoalSolver
+
         graph = self.graph
         values = self.evaluator.values()
         quantities = {}
@@ -115,6 +164,17 @@ class Spec:
     def solve(self, target: str, where: Mapping[str, str] | None = None,
               unit: str | None = None) -> results.Solution:
         """Answer `target`: a goal, a quantity forward, or (with `where`) an inversion."""
+        if self._graph is None and not where:
+            from solver import formspec
+
+            answered = formspec.solution(self._form, target, unit)
+            if answered is not None:
+                return answered
+        import sympy
+
+        from solver.invert import invert
+        from solver.optimize import GoalSolver, SolveError
+
         graph = self.graph
         name = self.resolve_name(target)
         where = dict(where or {})
@@ -157,6 +217,8 @@ class Spec:
         return name if name in self.graph.nodes else None
 
     def _constant(self, held: str, text: str) -> sympy.Expr:
+        from lang.resolve import constant_value
+
         node = self.graph.nodes[held]
         label = "<--where>"
         self.sources.add(label, text)
@@ -177,6 +239,9 @@ class Spec:
         return value
 
     def _forward(self, name: str) -> results.Solution:
+        from solver.explain import forward_steps, value_of
+        from solver.optimize import SolveError
+
         graph = self.graph
         node = graph.nodes[name]
         values = self.evaluator.values(only=[name])
@@ -200,6 +265,10 @@ class Spec:
                                 steps=steps)
 
     def _in_unit(self, sol: results.Solution, name: str, unit: str) -> results.Solution:
+        import sympy
+
+        from solver.quantities import convert
+
         found = unit_factor(unit)
         node = self.graph.nodes.get(name)
         goal = next((g for g in self.graph.goals if g.name == name), None)

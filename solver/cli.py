@@ -277,13 +277,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from solver.optimize import SolveError
+    from solver import api  # api.SolveError is looked up only when one is raised (no sympy before)
     from solver.render import render_solution
 
-    spec = _load(args)
+    spec = _load(args)          # a cached spec answers from its compiled form (solver.formspec)
     try:
         solution = spec.solve(args.target, _where(args.where))
-    except SolveError as err:
+    except api.SolveError as err:
         print(f"error[E0800]: no solution: {err}", file=sys.stderr)
         return EXIT_SPEC
     body = render_solution(solution, args.format)
@@ -302,16 +302,22 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from solver import fastsweep
     from solver.sweep import SweepUsage
     from solver.sweep_output import sweep_command
 
-    spec = _load(args)
-    try:
-        out = sweep_command(spec, args)
-    except SweepUsage as err:
-        print(render_all(err.diagnostics, spec.sources) if err.diagnostics else f"error: {err}",
-              file=sys.stderr)
-        return EXIT_USAGE
+    out = fastsweep.answer(args)      # this sweep's stored NumPy columns, where it has them
+    if out is None:
+        spec = _load(args)
+        try:
+            out = sweep_command(spec, args)
+        except SweepUsage as err:
+            print(render_all(err.diagnostics, spec.sources) if err.diagnostics else f"error: {err}",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        if fastsweep.enabled():
+            table = out.table
+            _after_answer(lambda: fastsweep.build(args, table))
     print(out.table)
     for path in out.wrote:
         print(f"wrote {path}", file=sys.stderr)
@@ -428,14 +434,21 @@ def _validate_speculation(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from solver import fastsim
     from solver.simgrid import options_from_args, run_from_args
     from solver.simrun import SimUsage
 
-    spec = _load(args)
-    try:
-        text, notes = run_from_args(spec, args, options_from_args(args))
-    except SimUsage as err:
-        raise _Usage(str(err)) from None
+    fast = fastsim.answer(args)         # a stored step cost, where it has one
+    if fast is not None:
+        text, notes = fast
+    else:
+        spec = _load(args)
+        try:
+            text, notes = run_from_args(spec, args, options_from_args(args))
+        except SimUsage as err:
+            raise _Usage(str(err)) from None
+        if fastsim.enabled():
+            _after_answer(lambda: fastsim.build(args))
     print(text)
     for note in notes:
         print(note, file=sys.stderr)

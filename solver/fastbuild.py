@@ -288,7 +288,13 @@ def build(spec: Any) -> tuple[dict[str, Any], str]:
         if not all(d in values for d in r.deps):
             if entry.holds is not None or entry.margin:
                 raise Unsupported(f"requirement `{r.text}` decides itself on an unknown")
-            reqs.append({"static": True, "text": r.text, "record": r.owner, "holds": None, "margin": ""})
+            static: dict[str, Any] = {"static": True, "text": r.text, "record": r.owner, "holds": None, "margin": ""}
+            try:        # its sides, for the Python API's Evaluation (solver.formspec): a side that reads
+                sides = requirement_item(graph, r, f"s{i}", by_symbol, lines)   # an unknown is no value
+                static["sides"] = {k: sides[k] for k in ("lhs", "rhs", "side")} if sides["split"] else None
+            except Unsupported:
+                pass
+            reqs.append(static)
             continue
         reqs.append(requirement_item(graph, r, str(i), by_symbol, lines))
     data = {"format": fastpath.FORMAT, "spec": graph.path, "texts": list(graph.texts), "inputs": inputs,
@@ -464,6 +470,7 @@ def refresh(path: str | Path, loaded: Any = None, goal: str | None = None, goal_
         else:
             with recording() as log:
                 spec = Spec.load(path)
+                _ = spec.graph         # built here, where its file looks are logged (Spec.load may defer it)
         data, source = build(spec)
         if not log.consistent:
             raise Unsupported("a file changed while it was read")

@@ -515,13 +515,15 @@ def render_solution(solution: dict[str, Any], fmt: str) -> str:
 def answer_solve(spec: str | Path, sets: list[str], target: str, fmt: str, where: list[str],
                  unit: str | None) -> str | None:
     """The printed answer of `infer solve --for QUANTITY`, or None for the full pipeline."""
-    if where or unit:
+    if where:
         return None
     found = load(spec)
     if found is None:
         return None
     data, ns = found
     goal = data.get("goal_names", {}).get(target)
+    if goal is not None and unit:
+        return None
     if goal is not None:
         from solver import fastgoal
 
@@ -537,7 +539,12 @@ def answer_solve(spec: str | Path, sets: list[str], target: str, fmt: str, where
         debug(f"full pipeline: `{target}` is a goal, an unknown, or not compiled")
         return None
     try:
-        return render_solution(forward_solution(data, ns, list(sets), target), fmt)
+        solution = forward_solution(data, ns, list(sets), target)
+        if unit:        # `--in UNIT` where the full pipeline's conversion is exact (solver.formspec)
+            from solver.formspec import in_unit
+
+            solution = in_unit(data, solution, target, unit)
+        return render_solution(solution, fmt)
     except Fallback as why:
         debug(f"full pipeline: {why}")
         return None

@@ -4,6 +4,7 @@ The graph computes in canonical units (byte, second, FLOP, token, USD, ...);
 this module turns a canonical magnitude back into `17.179869184 GB` or
 `48.3 ms`.
 
+>>> import sympy
 >>> from lang.units import lookup
 >>> format_number(sympy.Float(11444.0923))
 '11444.09'
@@ -19,11 +20,15 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-
-import sympy
+from typing import TYPE_CHECKING
 
 from lang.units import BOOL, DIMENSIONLESS, TEXT, Dim, format_dim, lookup
 from solver.decimals import exact_decimal, format_float
+
+# sympy is imported where a value is converted: `unit_factor` and `pick_unit` serve a compiled
+# sweep (solver.fastsweep), which never imports it.
+if TYPE_CHECKING:
+    import sympy
 
 # Readable units per dimension, smallest first; the largest one under the value wins.
 _LADDERS: dict[str, list[str]] = {
@@ -92,6 +97,8 @@ def pick_unit(value: float, dim: Dim) -> str:
 
 def format_number(value: sympy.Expr | float | int, exact_ok: bool = True) -> str:
     """Exact decimals when short, else about six significant figures (two decimals at least)."""
+    import sympy
+
     if isinstance(value, sympy.Basic):
         if value.is_Rational and exact_ok:
             rational = Fraction(int(value.p), int(value.q))  # type: ignore[attr-defined]
@@ -124,6 +131,8 @@ def _beyond_float(value: sympy.Basic) -> str:
 def convert(value: sympy.Expr | None, dim: Dim | None, unit: str | None = None,
             texts: list[str] | None = None) -> Shown:
     """A canonical value in `unit` (when it has the right dimension), else a readable unit."""
+    import sympy
+
     if value is None:
         return Shown(None, None, unit or "", "?")
     if dim == TEXT:

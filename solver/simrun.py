@@ -126,9 +126,10 @@ def run_point(spec, opt: SimOptions, cost: StepCost | None = None  # type: ignor
 
 
 def run_simulation(spec, opt: SimOptions, json_out: bool, csv_path: Path | None,  # type: ignore[no-untyped-def]
-                   plot_dir: Path | None) -> tuple[str, list[str]]:
-    """The text (or JSON) to print, and notes on files written (for stderr)."""
-    rep, res = run_point(spec, opt)
+                   plot_dir: Path | None, cost: StepCost | None = None) -> tuple[str, list[str]]:
+    """The text (or JSON) to print, and notes on files written (for stderr); `cost`: the step cost
+    compiled already (a stored one: solver.fastsim)."""
+    rep, res = run_point(spec, opt, cost)
     notes = []
     if csv_path is not None:
         write_csv(res, csv_path)

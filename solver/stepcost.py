@@ -26,11 +26,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import sympy
+from typing import TYPE_CHECKING
 
 from lang.diagnostics import Diagnostic, InferError
 from lang.graph import Graph
+
+if TYPE_CHECKING:   # imported where formulas are compiled: a stored step cost (solver.fastsim) runs without
+    import sympy
 
 __all__ = ["StepCost", "compile_step_cost", "find_deployment"]
 
@@ -81,6 +83,8 @@ def find_deployment(graph: Graph, name: str | None = None) -> str:
 
 
 def _fn(expr: sympy.Basic, symbols: list[sympy.Symbol]) -> Callable[..., float]:
+    import sympy
+
     expr = expr.xreplace({sympy.zoo: sympy.nan})
     return sympy.lambdify(symbols, expr, modules=["math"])  # type: ignore[no-any-return]
 
@@ -88,6 +92,8 @@ def _fn(expr: sympy.Basic, symbols: list[sympy.Symbol]) -> Callable[..., float]:
 def compile_step_cost(spec, deployment: str | None = None,  # type: ignore[no-untyped-def]
                       prompt: float | None = None, output: float | None = None) -> StepCost:
     """Compile the deployment's step formulas; `prompt`/`output` stand in where the spec has none."""
+    import sympy
+
     graph: Graph = spec.graph
     ev = spec.evaluator
     d = find_deployment(graph, deployment)
@@ -116,12 +122,7 @@ def compile_step_cost(spec, deployment: str | None = None,  # type: ignore[no-un
         else _fn(prefill_expr.xreplace({sym["batch"]: 1, sym["output"]: sympy.Float(means["output"])}),
                  [sym["prompt"]])
 
-    def decode(n: float, context: float) -> float:
-        return float(decode_raw(n if n >= 1 else 1.0, context, 0.0))
-
-    def prefill(tokens: float) -> float:
-        return float(prefill_raw(tokens))
-
+    decode, prefill = step_functions(decode_raw, prefill_raw)
     cap = int(number("max_seqs", at))
     if batch_known:
         fixed = ev.values(only=[f"{d}.batch"]).get(f"{d}.batch")
@@ -140,6 +141,19 @@ def compile_step_cost(spec, deployment: str | None = None,  # type: ignore[no-un
     return StepCost(d, decode, prefill, kv, max(cap, 1), max(budget, 1), max(block, 1), gpus,
                     price if math.isfinite(price) else 0.0, cold, means["prompt"], means["output"],
                     _slos(graph, d))
+
+
+def step_functions(decode_raw: Callable[..., float], prefill_raw: Callable[..., float]
+                   ) -> tuple[Callable[[float, float], float], Callable[[float], float]]:
+    """A step's decode time (n running sequences, mean context) and prefill work, from the compiled
+    formulas (also how a stored step cost, solver.fastsim, is rebuilt)."""
+    def decode(n: float, context: float) -> float:
+        return float(decode_raw(n if n >= 1 else 1.0, context, 0.0))
+
+    def prefill(tokens: float) -> float:
+        return float(prefill_raw(tokens))
+
+    return decode, prefill
 
 
 def _known(spec, name: str, fallback: float | None) -> float:  # type: ignore[no-untyped-def]
@@ -166,6 +180,8 @@ def _check(spec, d: str, field_name: str, expr: sympy.Basic, allowed: set[sympy.
 
 def _slos(graph: Graph, d: str) -> dict[str, float]:
     """Upper bounds the deployment requires on ttft, itl and e2e_latency (`require ttft <= 2 s`)."""
+    import sympy
+
     out: dict[str, float] = {}
     for req in graph.requirements:
         rel = req.expr

@@ -32,14 +32,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import sympy
 
 from lang.diagnostics import Diagnostic, InferError, Span, did_you_mean
 from lang.graph import Graph, Node, Requirement
 from lang.units import BOOL, TEXT
-from solver.evaluate import lambdify
 
 if TYPE_CHECKING:
+    import sympy
 
     from solver.api import Spec
 
@@ -81,11 +80,15 @@ def sweep(spec: Spec, vary: Mapping[str, np.ndarray | list[float]], report: list
 def compile_sweep(spec: Spec, vary: list[str], report: list[str], spans: list[Span] | None = None
                   ) -> Callable[..., dict[str, np.ndarray]]:
     """Compile once; the result maps one 1-D array per varied name to the grid's results."""
-    graph = spec.graph
     spans = spans or [report_span(report, i) for i in range(len(report))]
     columns = [_column(spec, name, vary, span) for name, span in zip(report, spans)]
-    vary_names = list(vary)
+    return grid_runner(columns, list(vary), spec.graph)
 
+
+def grid_runner(columns: list[Column], vary_names: list[str], graph: Graph
+                ) -> Callable[..., dict[str, np.ndarray]]:
+    """The compiled columns called on the grid of the varied axes (also what a compiled sweep,
+    `solver.fastsweep`, runs on columns it stored)."""
     def run(*axes: np.ndarray) -> dict[str, np.ndarray]:
         if len(axes) != len(vary_names):
             raise TypeError(f"expected {len(vary_names)} axes, got {len(axes)}")
@@ -124,6 +127,10 @@ class Column:
 
 
 def _column(spec: Spec, text: str, vary: list[str], span: Span) -> Column:
+    import sympy
+
+    from solver.evaluate import lambdify
+
     graph = spec.graph
     ev = spec.evaluator
     symbols = [graph.nodes[v].symbol for v in vary]

@@ -261,9 +261,11 @@ class SweepOutput:
     wrote: tuple[Path, ...]
 
 
-def sweep_command(spec: Spec, args: argparse.Namespace) -> SweepOutput:
+def sweep_command(spec: Spec, args: argparse.Namespace,
+                  compile: Callable[..., Callable[..., dict[str, np.ndarray]]] = compile_sweep) -> SweepOutput:
     """`infer sweep`: read the options, evaluate the grid, write the CSV and plot; SweepUsage
-    (exit 2) for an option that cannot be read, InferError for a name or unit in the spec's terms."""
+    (exit 2) for an option that cannot be read, InferError for a name or unit in the spec's terms.
+    `compile`: how the columns are compiled (a compiled sweep passes the ones it stored)."""
     graph = spec.graph
     plot: Path | None = getattr(args, "plot", None)
     if plot is not None:
@@ -294,7 +296,7 @@ def sweep_command(spec: Spec, args: argparse.Namespace) -> SweepOutput:
         lead = len(p) - len(p.lstrip())
         spans.append(Span("<--report>", 1, col + lead, 1, col + lead + max(len(p.strip()), 1)))
         col += len(p) + 1
-    fn = compile_sweep(spec, names, report, spans)
+    fn = compile(spec, names, report, spans)
     columns: list[Column] = fn.columns  # type: ignore[attr-defined]
     shape = tuple(len(a.values) for a in axes)
     data = fn(*[a.values for a in axes])

@@ -29,7 +29,6 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 import numpy as np
-import sympy
 
 from lang.diagnostics import Diagnostic, InferError, Span, did_you_mean
 from lang.graph import Graph, Node
@@ -210,6 +209,9 @@ def _exact_value(spec: Spec, node: Node, stripped: str, where: Span) -> Fraction
         display, factor = _display(node)
         exact = unit_factor(display) if display else None
         return Fraction(stripped) * (exact[0] if exact else Fraction(factor))
+    # Not at the top: a compiled sweep (solver.fastsweep) reads bare numbers only.
+    import sympy
+
     from lang.resolve import constant_value
 
     try:

@@ -125,10 +125,10 @@ def test_chat_answers_new_prompts_and_derivations_with_the_full_pipelines_bytes(
         sets = [f"chat.prompt={prompt}"]
         fast = _fast(chat, sets, targets)
         assert fast is not None and fast == _full(chat, sets, targets)
-    # a quantity that reads the unknown, a name not in the spec, --where and --in take the full pipeline
+    # a quantity that reads the unknown, a name not in the spec, --where and a wrong --in: the full pipeline
     for target in ("chat.itl", "chat.nope"):
         assert fastpath.answer_solve(chat, [], target, "text", [], None) is None
-    assert fastpath.answer_solve(chat, [], "chat.kv_per_token", "text", [], "KiB/token") is None
+    assert fastpath.answer_solve(chat, [], "chat.kv_per_token", "text", [], "s") is None   # --in: E0301
     assert fastpath.answer_solve(chat, [], "chat.prompt", "text", ["chat.ttft=1 s"], None) is None
 
 
