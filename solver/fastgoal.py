@@ -29,6 +29,7 @@ import sys
 from fractions import Fraction
 from typing import Any
 
+from solver.branchnotes import method
 from solver.evaltext import dumps
 from solver.fastpath import Fallback, _requirement, convert, fill, overrides, value_data
 
@@ -233,7 +234,7 @@ def _closed_steps(goal: dict[str, Any], bind: dict[str, Any], ns: dict[str, Any]
     show = data["shows"][goal["var"]]
     result = value_data(exact, show, texts)
     branch = closed["branch"]
-    out["method"] = "closed form" + (f" ({branch})" if branch else "")
+    out["method"] = method(branch)
     if closed["relaxed"]:
         out["notes"].append("ceil/floor relaxed to solve; the whole-number check below is exact")
     coefficients = closed["coefficients"]

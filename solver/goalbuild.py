@@ -19,6 +19,7 @@ from typing import Any
 import sympy
 
 from lang.graph import GoalDef, Graph, Node, Requirement
+from solver.branchnotes import pick_note
 from solver.explain import display_unit, print_sympy, short_names
 from solver.fastbuild import Unsupported, code, derivation, display, requirement_item, template
 from solver.margins import polynomial_ok, solve_polynomial, split
@@ -301,8 +302,7 @@ def _active_branch(expr: sympy.Basic, x: sympy.Symbol, at: sympy.Basic, numbers:
             k = vals.index(choose(vals))
             kind = "max" if isinstance(node, sympy.Max) else "min"
             shown = [_brief(a) for a in args]
-            notes.append(f"{kind}({', '.join(shown)}) = {shown[k]}" if len(", ".join(shown)) < 90 else
-                         f"{kind} takes its argument {k + 1} of {len(args)}")
+            notes.append(pick_note(kind, shown, k))
             picks.append({"kind": kind, "args": [code(a, by_symbol) for a in args], "pick": k})
             try:            # over floats too, to decide a clear pick fast (none: exact arithmetic decides)
                 picks[-1]["float_args"] = [code(a, by_symbol, True) for a in args]

@@ -29,6 +29,7 @@ import sympy
 from lang.graph import GoalDef, Graph, Node, Requirement
 from lang.units import format_dim
 from solver import results
+from solver.branchnotes import method, pick_note
 from solver.evaluate import Evaluator, decide, lambdify, substitute
 from solver.explain import display_unit, forward_steps, print_sympy, short_names, show_formula, value_of
 from solver.inline import Inliner
@@ -554,7 +555,7 @@ class GoalSolver:
         formula = f"{names[x]} {direction} {print_sympy(target, names)}"
         exact = target.xreplace(numbers)
         result = value_of(graph, node, sympy.Float(exact.evalf(20), 20) if not exact.is_Rational else exact)
-        out.method = "closed form" + (f" ({branch_note})" if branch_note else "")
+        out.method = method(branch_note)
         out.notes.extend(dict.fromkeys(notes))
         if len(formula) > 160:
             # Too many names to read: show the requirement as a polynomial in the variable,
@@ -751,8 +752,7 @@ def _active_branch(expr: sympy.Basic, x: sympy.Symbol, at: sympy.Basic,
             k = vals.index(choose(vals))
             kind = "max" if isinstance(node, sympy.Max) else "min"
             shown = [_brief(a) for a in args]
-            notes.append(f"{kind}({', '.join(shown)}) = {shown[k]}" if len(", ".join(shown)) < 90 else
-                         f"{kind} takes its argument {k + 1} of {len(args)}")
+            notes.append(pick_note(kind, shown, k))
             return args[k]
         if isinstance(node, sympy.Piecewise):
             for e, c in node.args:
