@@ -27,6 +27,7 @@ from lang.lower import _EXACT_POWER_BITS
 from lang.reads import recording
 from lang.units import BOOL, TEXT, Dim, format_dim
 from solver import fastpath
+from solver.closedform import single_node
 from solver.explain import display_unit, is_flag, print_formula
 from solver.margins import split
 from solver.quantities import _LADDERS, unit_factor
@@ -241,12 +242,6 @@ def _plain_values(values: dict[str, Any]) -> dict[str, Any]:
     return {k: _plain(v) for k, v in values.items()}
 
 
-def _single_node(graph: Graph, expr: sympy.Basic) -> Node | None:
-    from solver.optimize import _single_node as single
-
-    return single(graph, expr)
-
-
 def build(spec: Any) -> tuple[dict[str, Any], str]:
     """The compiled form of a loaded spec with no overrides (raises Unsupported)."""
     graph: Graph = spec.graph
@@ -330,7 +325,7 @@ def requirement_item(graph: Graph, r: Any, tag: str, by_symbol: dict[sympy.Symbo
         side_unit: str | None = r.side_unit
         dim = r.side_dim
         if dim is None:
-            side = _single_node(graph, lhs) or _single_node(graph, rhs)
+            side = single_node(graph, lhs) or single_node(graph, rhs)
             side_unit = side.unit if side else None
             dim = side.dim if side else None
         lines += [f"def _l{tag}(v):", f"    return _s({code(lhs, by_symbol)})",

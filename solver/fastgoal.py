@@ -206,7 +206,7 @@ def _fill_root(root: dict[str, Any], v: dict[str, Any], texts: list[str]) -> str
 def _closed_steps(goal: dict[str, Any], bind: dict[str, Any], ns: dict[str, Any], v: dict[str, Any],
                   best: int, req: dict[str, Any], base: dict[str, Any], data: dict[str, Any],
                   out: dict[str, Any]) -> list[dict[str, Any]]:
-    """GoalSolver._closed_form for the binding requirement, from what goalbuild recorded."""
+    """closedform.closed_form for the binding requirement, from what goalbuild recorded."""
     closed = bind["closed"]
     texts = data["texts"]
     if closed["kind"] == "none":
@@ -263,7 +263,7 @@ def _direction(goal: dict[str, Any], ns: dict[str, Any], base: dict[str, Any], b
 
 def _coefficient_form(c: dict[str, Any], ns: dict[str, Any], v: dict[str, Any], var: str, xname: str,
                       direction: str, result: dict[str, Any], branch: str, texts: list[str]) -> list[dict[str, Any]]:
-    """The requirement as c0 + c1 · x with every other quantity a number (GoalSolver._coefficient_form)."""
+    """The requirement as c0 + c1 · x with every other quantity a number (closedform.coefficient_form)."""
     ys = []
     for t in range(max(c["degree"], 1) + 1):
         w = dict(v)

@@ -5,7 +5,7 @@ choice to enumerate and every requirement in scope an inequality: its answer is 
 integer and every value at the answer an exact rational, which Fractions reproduce bit for bit.
 For each such goal this stores: the quantities the unknown moves as code (exact, and over
 floats for the coarse scan), each requirement's sides, and for every requirement that may bind,
-what `GoalSolver._closed_form` does with it, recorded on the spec's own values: the sides with
+what `closedform.closed_form` does with it, recorded on the spec's own values: the sides with
 the active branch of every max/min/if picked (each pick kept as code, so a new question checks
 it picks the same), the roots of the polynomial as code and as printed text with a slot per
 value, the coefficient form where the text runs past 160 characters, and the derivation's
@@ -20,18 +20,11 @@ import sympy
 
 from lang.graph import GoalDef, Graph, Node, Requirement
 from solver.branchnotes import pick_note
+from solver.closedform import brief, common_owner, downstream, expand_through, innermost_branches, single_node
 from solver.explain import display_unit, print_sympy, short_names
 from solver.fastbuild import Unsupported, code, derivation, display, requirement_item, template
 from solver.margins import polynomial_ok, solve_polynomial, split
-from solver.optimize import (
-    GoalSolver,
-    SolveError,
-    _brief,
-    _common_owner,
-    _downstream,
-    _expand_through,
-    innermost_branches,
-)
+from solver.optimize import GoalSolver, SolveError
 
 RELAXED = "ceil/floor relaxed to solve; the whole-number check below is exact"
 NO_FORM = "no closed form for the binding requirement; solved by bisection to a relative 1e-12"
@@ -205,7 +198,7 @@ def _binding(spec: Any, goal: GoalDef, req: Requirement, var: str, best: int, at
     by_symbol = graph.by_symbol()
     roots = [d for d in req.deps] + list(goal.deps)
     order = graph.upstream(roots)
-    owner = req.owner if req.owner else _common_owner(order)
+    owner = req.owner if req.owner else common_owner(order)
     steps = derivation(graph, order, owner, at, data["formulas"], data["conv"])
     slots: list[list[Any]] = []
     pieces = template(req.formula, graph.ref_context(req), graph, at, slots)
@@ -219,11 +212,11 @@ def _binding(spec: Any, goal: GoalDef, req: Requirement, var: str, best: int, at
 
 def _closed(graph: Graph, req: Requirement, var: str, best: int, at: dict[str, Any],
             by_symbol: dict[sympy.Symbol, Node], lines: list[str], tag: str) -> dict[str, Any]:
-    """`GoalSolver._closed_form` for `req`, recorded (see the module's docstring)."""
+    """`closedform.closed_form` for `req`, recorded (see the module's docstring)."""
     node = graph.nodes[var]
     x = node.symbol
     lhs, rhs, _, _ = split(req.expr)  # type: ignore[misc]
-    dependents = _downstream(graph, var)
+    dependents = downstream(graph, var)
     numbers = {graph.nodes[n].symbol: v for n, v in at.items() if n != var}
     point = sympy.Float(best)
     relaxed = False
@@ -231,7 +224,7 @@ def _closed(graph: Graph, req: Requirement, var: str, best: int, at: dict[str, A
     sides = []
     branch_notes = []
     for side in (lhs, rhs):
-        expanded = _expand_through(graph, side, dependents, {})
+        expanded = expand_through(graph, side, dependents, {})
         if expanded.has(sympy.ceiling, sympy.floor):
             expanded = expanded.replace(sympy.ceiling, lambda a: a).replace(sympy.floor, lambda a: a)
             relaxed = True
@@ -252,7 +245,7 @@ def _closed(graph: Graph, req: Requirement, var: str, best: int, at: dict[str, A
     if sympy.count_ops(equation) > 2000 or not polynomial_ok(equation, x):
         out["kind"] = "none"
         return out
-    owner = _common_owner([var, *req.deps])
+    owner = common_owner([var, *req.deps])
     found = []
     for k, root in enumerate(solve_polynomial(equation, x)):
         lines += [f"def _root{tag}_{k}(v):", f"    return _s({code(root, by_symbol)})"]
@@ -265,7 +258,7 @@ def _closed(graph: Graph, req: Requirement, var: str, best: int, at: dict[str, A
     out.update({"kind": "form", "roots": found, "relaxed": relaxed})
     lines += [f"def _side{tag}(v):", f"    return _s({code(sides[0], by_symbol)})",
               f"def _rside{tag}(v):", f"    return _s({code(sides[1], by_symbol)})"]
-    side = _single_node(graph, lhs)
+    side = single_node(graph, lhs)
     coefficients = None
     if x not in sides[1].free_symbols and set(sides[1].free_symbols) <= set(numbers) and side is not None \
             and side.dim is not None and node.dim is not None:
@@ -282,15 +275,9 @@ def _closed(graph: Graph, req: Requirement, var: str, best: int, at: dict[str, A
     return out
 
 
-def _single_node(graph: Graph, expr: sympy.Basic) -> Node | None:
-    from solver.optimize import _single_node as single
-
-    return single(graph, expr)
-
-
 def _active_branch(expr: sympy.Basic, x: sympy.Symbol, at: sympy.Basic, numbers: dict[sympy.Symbol, Any],
                    by_symbol: dict[sympy.Symbol, Node], picks: list[dict[str, Any]]) -> tuple[sympy.Basic, str]:
-    """solver.optimize._active_branch, each pick recorded as code (a new question must pick the same)."""
+    """solver.closedform.active_branch, each pick recorded as code (a new question must pick the same)."""
     notes = []
 
     def pick(node: sympy.Basic) -> sympy.Basic:
@@ -301,7 +288,7 @@ def _active_branch(expr: sympy.Basic, x: sympy.Symbol, at: sympy.Basic, numbers:
             choose = max if isinstance(node, sympy.Max) else min
             k = vals.index(choose(vals))
             kind = "max" if isinstance(node, sympy.Max) else "min"
-            shown = [_brief(a) for a in args]
+            shown = [brief(a) for a in args]
             notes.append(pick_note(kind, shown, k))
             picks.append({"kind": kind, "args": [code(a, by_symbol) for a in args], "pick": k})
             try:            # over floats too, to decide a clear pick fast (none: exact arithmetic decides)

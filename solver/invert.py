@@ -19,21 +19,11 @@ import sympy
 from lang.graph import Graph
 from lang.units import format_dim
 from solver import results
+from solver.closedform import active_branch, common_owner, downstream, expand_through
 from solver.evaluate import Evaluator, lambdify
 from solver.explain import forward_steps, print_sympy, short_names, value_of
-from solver.margins import equation_roots
-from solver.optimize import (
-    GRID_POINTS,
-    X_MAX,
-    X_MIN,
-    SolveError,
-    _active_branch,
-    _common_owner,
-    _downstream,
-    _expand_through,
-    _polynomial_ok,
-    solve_polynomial,
-)
+from solver.margins import equation_roots, polynomial_ok, solve_polynomial
+from solver.optimize import GRID_POINTS, X_MAX, X_MIN, SolveError
 from solver.quantities import convert
 
 
@@ -78,7 +68,7 @@ def invert(graph: Graph, target: str, held: str, value: sympy.Expr,
     values = ev.values({**fixed, target: sympy.Float(best, 20)})
     steps = []
     order = graph.upstream(sides)
-    owner = _common_owner(order) or (target.rsplit(".", 1)[0] if "." in target else "")
+    owner = common_owner(order) or (target.rsplit(".", 1)[0] if "." in target else "")
     steps += forward_steps(graph, order if other else [n for n in order if n != held], values, owner)
     step: results.Step | None = None
     if other:
@@ -114,8 +104,8 @@ def _closed(graph: Graph, ev: Evaluator, target: str, held: str, value: sympy.Ex
     node = graph.nodes[target]
     x = node.symbol
     held_node = graph.nodes[held]
-    dependents = _downstream(graph, target)
-    expr = _expand_through(graph, held_node.symbol, dependents, fixed)
+    dependents = downstream(graph, target)
+    expr = expand_through(graph, held_node.symbol, dependents, fixed)
     numbers = {graph.nodes[n].symbol: v for n, v in values.items() if n != target and n in graph.nodes}
     notes = []
     held_sym = sympy.Symbol(held.split(".")[-1], real=True)
@@ -127,18 +117,18 @@ def _closed(graph: Graph, ev: Evaluator, target: str, held: str, value: sympy.Ex
     if equation.has(sympy.Min, sympy.Max, sympy.Piecewise):
         numbers_h = dict(numbers)
         numbers_h[held_sym] = value
-        equation, branch = _active_branch(equation, x, sympy.Float(best), numbers_h)
+        equation, branch = active_branch(equation, x, sympy.Float(best), numbers_h)
         if equation is None:
             return None, "bisection", notes
     bisect = (None, "bisection to a relative 1e-14 (no closed form)", notes)
-    if sympy.count_ops(equation) > 400 or not _polynomial_ok(equation, x):
+    if sympy.count_ops(equation) > 400 or not polynomial_ok(equation, x):
         return bisect
     solutions = solve_polynomial(equation, x)
     numbers[held_sym] = value
     for sol in solutions:
         val = sol.xreplace(numbers)
         if val.is_number and val.is_real and abs(float(val) - best) <= 1e-6 * max(abs(best), 1e-30):
-            names = short_names(graph, sol.free_symbols - {held_sym} | {x}, _common_owner([target, held]))
+            names = short_names(graph, sol.free_symbols - {held_sym} | {x}, common_owner([target, held]))
             names[held_sym] = held.split(".")[-1] if "." in held else held
             shown = {s: convert(numbers[s], graph.by_symbol()[s].dim, graph.by_symbol()[s].unit,
                                 graph.texts).text for s in sol.free_symbols if s in numbers and s != held_sym}

@@ -26,27 +26,23 @@ from typing import cast
 import numpy as np
 import sympy
 
-from lang.graph import GoalDef, Graph, Node, Requirement
+from lang.graph import GoalDef, Graph, Requirement
 from lang.units import format_dim
 from solver import results
-from solver.branchnotes import method, pick_note
+from solver.closedform import closed_form, common_owner, single_node
 from solver.evaluate import Evaluator, decide, lambdify, substitute
-from solver.explain import display_unit, forward_steps, print_sympy, short_names, show_formula, value_of
-from solver.inline import Inliner
+from solver.explain import forward_steps, show_formula, value_of
 from solver.margins import (
     Margin,
     build,
     loosened,
-    polynomial_ok,
     sign_change_roots,
-    solve_polynomial,
     unique,
     with_breakpoints,
 )
 from solver.margins import split as _split
 from solver.quantities import convert
 
-_polynomial_ok = polynomial_ok
 _loosened = loosened
 
 GRID_POINTS = 4001
@@ -244,7 +240,7 @@ class GoalSolver:
         node = None
         unit, dim = r.side_unit, r.side_dim
         if dim is None:
-            node = _single_node(graph, lhs) or _single_node(graph, rhs)
+            node = single_node(graph, lhs) or single_node(graph, rhs)
             unit = node.unit if node else None
             dim = node.dim if node else None
         lval = value_of(graph, node, lv, unit, dim) if lv.is_number else None
@@ -280,12 +276,12 @@ class GoalSolver:
 
     def _compiled_closed_form(self, binding: Margin, var: str, fixed: dict[str, sympy.Expr], best: float,
                               out: Outcome, values: Mapping[str, sympy.Basic]) -> list[results.Step]:
-        """`_closed_form`, once per binding requirement, variable, fixed values and answer."""
+        """`closed_form`, once per binding requirement, variable, fixed values and answer."""
         key = ("closed form", id(binding.req), var, tuple(sorted(fixed.items())), best)
         found = self.compiled.get(key)
         if found is None:
             noted = len(out.notes)
-            derived = self._closed_form(binding, var, fixed, best, out, values)
+            derived = closed_form(self.graph, binding, var, fixed, best, out, values)
             self.compiled[key] = (list(derived), out.method, out.notes[noted:])
             return derived
         steps, method, notes = cast(tuple[list[results.Step], str, list[str]], found)
@@ -486,7 +482,7 @@ class GoalSolver:
         focus = [binding.req] if binding is not None else reqs
         roots = [d for r in focus for d in r.deps] + list(goal.deps)
         order = graph.upstream(roots)
-        owner = focus[0].owner if focus and focus[0].owner else _common_owner(order)
+        owner = focus[0].owner if focus and focus[0].owner else common_owner(order)
         steps = forward_steps(graph, order, values, owner)
         for r in focus:
             context = graph.ref_context(r)
@@ -499,109 +495,6 @@ class GoalSolver:
                 + (f"; {entry.margin}" if entry.margin else ""), kind="check"))
         return steps
 
-    def _closed_form(self, binding: Margin, var: str, fixed: dict[str, sympy.Expr], best: float,
-                     out: Outcome, values: Mapping[str, sympy.Basic]) -> list[results.Step]:
-        """The binding requirement solved for the variable, in the spec's names, where sympy can."""
-        graph = self.graph
-        node = graph.nodes[var]
-        x = node.symbol
-        req = binding.req
-        parts = _split(req.expr)
-        if parts is None:
-            return []
-        lhs, rhs, _, _ = parts
-        dependents = _downstream(graph, var)
-        numbers = {graph.nodes[n].symbol: v for n, v in values.items() if n != var}
-        at = sympy.Float(best)
-        notes: list[str] = []
-        sides = []
-        branch_notes = []
-        inliner = Inliner()     # one memo for both sides: they read the same quantities
-        for side in (lhs, rhs):
-            expanded = _expand_through(graph, side, dependents, fixed, inliner)
-            if expanded.has(sympy.ceiling, sympy.floor):
-                expanded = expanded.replace(sympy.ceiling, lambda a: a).replace(sympy.floor, lambda a: a)
-                notes.append("ceil/floor relaxed to solve; the whole-number check below is exact")
-            if expanded.has(sympy.Min, sympy.Max, sympy.Piecewise):
-                expanded, branch = _active_branch(expanded, x, at, numbers, inliner)
-                if expanded is None:
-                    return []
-                if branch:
-                    branch_notes.append(branch)
-            sides.append(expanded)
-        branch_note = "; ".join(branch_notes)
-        equation = sides[0] - sides[1]
-        if sympy.count_ops(equation) > 2000 or not _polynomial_ok(equation, x):
-            out.notes.append("no closed form for the binding requirement; solved by bisection to a "
-                             "relative 1e-12")
-            return []
-        roots = solve_polynomial(equation, x)
-        target = None
-        # A relaxed ceil/floor (paged blocks, whole replicas) moves the root by up to a step.
-        slack = 1e-2 if notes else 1e-6
-        for root in roots:
-            val = root.xreplace(numbers)
-            if val.is_number and val.is_real and abs(float(val) - best) <= slack * max(abs(best), 1) + \
-                    (1.0 if node.whole else 0):
-                target = root
-                break
-        if target is None:
-            out.notes.append("the closed form misses the answer (a ceil/floor or branch changes it); "
-                             "solved by bisection")
-            return []
-        owner = _common_owner([var, *req.deps])
-        names = short_names(graph, target.free_symbols | {x}, owner)
-        direction = "<=" if _increasing(binding, best) else ">="
-        formula = f"{names[x]} {direction} {print_sympy(target, names)}"
-        exact = target.xreplace(numbers)
-        result = value_of(graph, node, sympy.Float(exact.evalf(20), 20) if not exact.is_Rational else exact)
-        out.method = method(branch_note)
-        out.notes.extend(dict.fromkeys(notes))
-        if len(formula) > 160:
-            # Too many names to read: show the requirement as a polynomial in the variable,
-            # with every other quantity already a number (units on each coefficient).
-            numeric = self._coefficient_form(req, lhs, sides, x, names[x], direction, numbers, result)
-            if numeric:
-                for step in numeric:
-                    step.__dict__["note"] = branch_note if step.kind == "closed-form" else step.note
-                return numeric
-        value_names = {s: convert(numbers[s], graph.by_symbol()[s].dim, graph.by_symbol()[s].unit,
-                                  graph.texts).text for s in target.free_symbols if s in numbers}
-        substituted = print_sympy(target, value_names)
-        return [results.Step(name=names[x], formula=formula, substituted=substituted, result=result,
-                             kind="closed-form", note=branch_note)]
-
-    def _coefficient_form(self, req: Requirement, lhs: sympy.Basic, sides: list[sympy.Basic], x: sympy.Symbol,
-                          xname: str, direction: str, numbers: Mapping[sympy.Symbol, sympy.Basic],
-                          result: results.Value) -> list[results.Step]:
-        graph = self.graph
-        lhs_num = sympy.expand(sides[0].xreplace(numbers))
-        rhs_num = sides[1].xreplace(numbers)
-        if not rhs_num.is_number:
-            return []
-        try:
-            coeffs = sympy.Poly(lhs_num, x).all_coeffs()
-        except sympy.PolynomialError:
-            return []
-        if len(coeffs) != 2:
-            return []
-        c1, c0 = (sympy.Float(c, 15) for c in coeffs)
-        side = _single_node(graph, lhs)
-        xnode = graph.by_symbol()[x]
-        if side is None or side.dim is None or xnode.dim is None:
-            return []
-        lhs_name = req.text.split(" ")[0]
-        c0_text = convert(c0, side.dim, display_unit(side)).text
-        c1_text = convert(c1, side.dim / xnode.dim, None).text
-        rhs_text = convert(rhs_num, side.dim, side.unit).text
-        poly = results.Step(name=lhs_name, formula=f"{c0_text} + {c1_text} · {xname}",
-                            note="every other quantity at its value", kind="formula")
-        limit = req.text.split(" ", 2)[2]
-        solved = results.Step(name=xname, formula=f"{xname} {direction} ({limit} - {c0_text}) / {c1_text}",
-                              substituted="" if rhs_text == limit else f"({rhs_text} - {c0_text}) / {c1_text}",
-                              result=result,
-                              kind="closed-form")
-        return [poly, solved]
 
     def _next_whole(self, binding: Margin, var: str, fixed: dict[str, sympy.Expr], best: int,
                     beyond: float) -> results.Step:
@@ -653,137 +546,6 @@ def _roots(m: Margin, grid: np.ndarray) -> list[float]:
     assert m.signed_fn is not None
     return sign_change_roots(m.signed_fn, grid)
 
-
-def _single_node(graph: Graph, expr: sympy.Basic) -> Node | None:
-    if isinstance(expr, sympy.Symbol):
-        return graph.by_symbol().get(expr)
-    for sym in sorted(expr.free_symbols, key=str):
-        node = graph.by_symbol().get(sym)
-        if node is not None and node.dim is not None:
-            return node
-    return None
-
-
-def _common_owner(names: list[str]) -> str:
-    owners = {n.split(".")[0] for n in names if "." in n}
-    plain = [n for n in names if "." not in n]
-    return owners.pop() if len(owners) == 1 and not plain else ""
-
-
-def _downstream(graph: Graph, var: str) -> set[str]:
-    readers: dict[str, list[str]] = {}
-    for node in graph.nodes.values():
-        for d in node.deps:
-            readers.setdefault(d, []).append(node.name)
-    seen = {var}
-    stack = [var]
-    while stack:
-        for r in readers.get(stack.pop(), []):
-            if r not in seen:
-                seen.add(r)
-                stack.append(r)
-    return seen
-
-
-def _expand_through(graph: Graph, expr: sympy.Basic, dependents: set[str],
-                    fixed: Mapping[str, sympy.Expr], inliner: Inliner | None = None) -> sympy.Basic:
-    """Inline the quantities that depend on the variable; keep the rest as named symbols.
-
-    Each quantity is inlined once, fully, and then read wherever it occurs (the expression
-    `xreplace` would reach one layer of names at a time; see solver.inline)."""
-    by_symbol = graph.by_symbol()
-    inliner = inliner or Inliner()
-
-    def inlinable(formula: sympy.Basic) -> list[Node]:
-        found = (by_symbol.get(s) for s in formula.free_symbols)   # type: ignore[call-overload]
-        return [n for n in found if n is not None and n.name in dependents and n.kind == "derived"
-                and n.expr is not None]
-
-    # The quantities to inline, then each one's full formula in topological order (no recursion:
-    # a chain of quantities may be longer than Python's stack).
-    needed: set[str] = set()
-    stack = inlinable(expr)
-    while stack:
-        node = stack.pop()
-        if node.name not in needed:
-            needed.add(node.name)
-            stack.extend(inlinable(node.expr))     # type: ignore[arg-type]
-    full: dict[sympy.Basic, sympy.Basic] = {}
-    for name in graph.upstream(sorted(needed)):
-        if name in needed:
-            node = graph.nodes[name]
-            rule = {n.symbol: full[n.symbol] for n in inlinable(node.expr)}   # type: ignore[arg-type]
-            full[node.symbol] = inliner.replace(node.expr, rule) if rule else node.expr  # type: ignore[arg-type]
-    rule = {n.symbol: full[n.symbol] for n in inlinable(expr)}
-    expr = inliner.replace(expr, rule) if rule else expr
-    # Choices fixed for this combination become their option's value.
-    choice_values = {by_symbol[s].symbol: fixed[by_symbol[s].name] for s in expr.free_symbols
-                     if s in by_symbol and by_symbol[s].name in fixed and by_symbol[s].kind == "choice"}
-    return expr.xreplace(choice_values) if choice_values else expr
-
-
-_BRANCHES = (sympy.Max, sympy.Min, sympy.Piecewise)
-
-
-def innermost_branches(expr: sympy.Basic) -> list[sympy.Basic]:
-    """The max/min/piecewise nodes of `expr` with no other such node inside: the ones whose
-    active branch can be picked first (a pick exposes the next level)."""
-    targets = [n for n in sympy.preorder_traversal(expr) if isinstance(n, _BRANCHES)]
-    return [t for t in targets if not any(isinstance(a, _BRANCHES) for a in sympy.preorder_traversal(t)
-                                          if a is not t)]
-
-
-def _active_branch(expr: sympy.Basic, x: sympy.Symbol, at: sympy.Basic,
-                   numbers: Mapping[sympy.Symbol, sympy.Basic],
-                   inliner: Inliner | None = None) -> tuple[sympy.Basic | None, str]:
-    """Replace each max/min/piecewise by the branch active at the solution."""
-    notes = []
-    inliner = inliner or Inliner()
-    here = {x: at}
-
-    def value(a: sympy.Basic) -> sympy.Basic:
-        return inliner.replace(inliner.replace(a, numbers), here)
-
-    def pick(node: sympy.Basic) -> sympy.Basic:
-        if isinstance(node, (sympy.Max, sympy.Min)):
-            args = list(node.args)
-            vals = [float(v) if v.is_number else float("nan") for v in map(value, args)]
-            choose = max if isinstance(node, sympy.Max) else min
-            k = vals.index(choose(vals))
-            kind = "max" if isinstance(node, sympy.Max) else "min"
-            shown = [_brief(a) for a in args]
-            notes.append(pick_note(kind, shown, k))
-            return args[k]
-        if isinstance(node, sympy.Piecewise):
-            for e, c in node.args:
-                truth = value(c) if c is not sympy.true else sympy.true
-                if truth is sympy.true:
-                    return e
-            return node
-        return node
-
-    for _ in range(50):
-        inner = innermost_branches(expr)
-        if not inner:
-            break
-        mapping = {t: pick(t) for t in inner}
-        new = inliner.replace(expr, mapping)
-        if new == expr:
-            return None, ""
-        expr = new
-    return expr, "; ".join(dict.fromkeys(notes))
-
-
-def _brief(expr: sympy.Basic) -> str:
-    """A formula with record prefixes dropped (`chat.decode_context` → `decode_context`)."""
-    return print_sympy(expr, {s: s.name.rsplit(".", 1)[-1] for s in expr.free_symbols})
-
-
-def _increasing(m: Margin, best: float) -> bool:
-    """Whether the requirement caps the variable from above (true) or below."""
-    xs = np.array([best * (1 - 1e-6) if best else -1e-9, best * (1 + 1e-6) if best else 1e-9])
-    v = m.normalized(xs)
-    return bool(v[1] <= v[0])
 
 
 def _inside(ok: Callable[[np.ndarray], np.ndarray], grid: np.ndarray, feasible: np.ndarray, k: int,
