@@ -43,15 +43,20 @@ def value_of(graph: Graph, node: Node | None, value: sympy.Basic | None, unit: s
 
 def is_flag(node: Node | None, nodes: Mapping[str, Node] | None = None) -> bool:
     """An input written as `true` or `false` (the language stores a flag as 1 or 0), or, given the
-    graph's `nodes`, a field that only names one (`shard_lm_head = engine.shard_lm_head`)."""
+    graph's `nodes`, a field that only names one (`shard_lm_head = engine.shard_lm_head`) or, on
+    the page, picks one of several by a choice."""
     formula = node.formula if node is not None else None
     if node is None:
         return False
     if node.kind == "input" and isinstance(formula, ast.Number):
         return formula.text in ("true", "false")
-    if nodes is not None and isinstance(formula, (ast.Name, ast.Attribute)) and len(node.deps) == 1 \
-            and node.deps[0] in nodes and node.deps[0] != node.name:
+    if nodes is None or node.kind != "derived" or any(d not in nodes or d == node.name for d in node.deps):
+        return False
+    if isinstance(formula, (ast.Name, ast.Attribute)) and len(node.deps) == 1:
         return is_flag(nodes[node.deps[0]], nodes)
+    if formula is None:      # the page's widened catalog field: one of the entries' flags, by a choice
+        options = [d for d in node.deps if nodes[d].kind != "choice"]
+        return bool(options) and all(is_flag(nodes[d], nodes) for d in options)
     return False
 
 

@@ -196,7 +196,7 @@ def test_internal_error_exits_3(capsys: pytest.CaptureFixture[str], monkeypatch:
     def broken(args: object) -> int:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli, "cmd_check", broken)
+    monkeypatch.setitem(cli.COMMANDS, "check", broken)
     code, _, err = _run(capsys, "check", KV)
     assert code == 3 and err.startswith("internal error") and "INFER_TRACEBACK" in err
     monkeypatch.setenv("INFER_TRACEBACK", "1")
