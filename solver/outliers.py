@@ -189,7 +189,7 @@ _LLAMA_CPP_HBM = (
     "parameters, 16.06 GB of F16 weights) at 53-55 token/s on A100 PCIe/SXM and 66-68 on H100 PCIe, i.e. "
     "0.84-0.88 and 1.06-1.09 TB/s streamed, 42-55 % of their datasheet bandwidth; predicted 38-71 % too "
     "fast. The same README's GDDR cards reach 79-87 % of theirs (RTX 4090 0.88 TB/s, RTX 3090 0.76, L40S "
-    "0.70, A40 0.55) and are within 10 %; gpt-fast on the A100 (GF1-GF5) fits. Tested hypothesis: a "
+    "0.70, A40 0.55) and are within 12 %; gpt-fast on the A100 (GF1-GF5) fits. Tested hypothesis: a "
     "kernel that keeps few bytes in flight is capped by Little's law at SMs x resident warps x bytes in "
     "flight a warp / DRAM latency. From the code: a batch-1 F16 product goes to "
     "ggml_cuda_op_dequantize_mul_mat_vec (ggml-cuda.cu), convert_mul_mat_vec_f16_cuda (ggml-cuda/dmmv.cu "
