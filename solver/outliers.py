@@ -187,7 +187,7 @@ KNOWN_OUTLIERS.update({
 _LLAMA_CPP_HBM = (
     "llama.cpp F16 decode (May 2024 build) on the HBM cards of XiongjieDai's README: Llama-3-8B (8.03e9 "
     "parameters, 16.06 GB of F16 weights) at 53-55 token/s on A100 PCIe/SXM and 66-68 on H100 PCIe, i.e. "
-    "0.84-0.88 and 1.06-1.09 TB/s streamed, 42-55 % of their datasheet bandwidth; predicted 38-71 % too "
+    "0.84-0.88 and 1.06-1.09 TB/s streamed, 41-55 % of their datasheet bandwidth; predicted 38-71 % too "
     "fast. The same README's GDDR cards reach 79-87 % of theirs (RTX 4090 0.88 TB/s, RTX 3090 0.76, L40S "
     "0.70, A40 0.55) and are within 12 %; gpt-fast on the A100 (GF1-GF5) fits. Tested hypothesis: a "
     "kernel that keeps few bytes in flight is capped by Little's law at SMs x resident warps x bytes in "
@@ -205,7 +205,7 @@ _LLAMA_CPP_HBM = (
     "1.09 TB/s and the H100 PCIe at 1.25 (24 % and 14 % above the measured rates, against 66-71 % and "
     "38-40 % today) and leaves the L40S unbounded (1.72 > 0.864), the direction the rows show. Not "
     "modelled, because the same bound with one pass in flight would cap the RTX 3090 at 168 KB / latency, "
-    "below its measured 0.76 TB/s unless GA102's DRAM latency is under 221 ns (A40: 313 ns), shorter than "
+    "below its measured 0.76 TB/s unless GA102's DRAM latency is under 221 ns (the A40 needs under 313), shorter than "
     "the L40's 254; no GA102 latency measurement was found, and the compiler's unrolling of that loop "
     "(2 passes in flight double every bound and none binds) is not in the source. Settling it needs the "
     "May 2024 build's SASS or the kernel timed on these cards; one engines.llama_cpp figure fitted on "
