@@ -51,10 +51,10 @@ _MIXTRAL_TRT9 = (
     "H100/H200 rows from about twice too fast (static batch: +135 %, +80 %; first token of 2048 "
     "tokens: -58 %, -55 %) to +58 %, +18 %, -35 %, -31 %, and the L40S first token (T9F15) within "
     "5 %; the L40S TP4 static batch (T9T29, which fitted with FP8 experts) is now 28 % too slow. "
-    "The rest leans the other way on Hopper than on Ada: 0.9's MoE plugin (grouped GEMMs of "
-    "CUTLASS's Ampere kernels, no Hopper-specific MoE kernels in that release) reaching less of "
-    "Hopper's peak than the dense GEMMs would explain the Hopper part; no per-kernel figure for it "
-    "was found, so none is invented. The 16-bit A100 rows (T9T39, T9F20) fit.")
+    "The rest leans one way on Hopper and the other on Ada. A hypothesis for the Hopper part, not "
+    "checked against 0.9's code: its MoE plugin's grouped GEMMs reach less of Hopper's peak than "
+    "the dense GEMMs do; no per-kernel figure for them was found, so none is invented. The 16-bit "
+    "A100 rows (T9T39, T9F20) fit.")
 _L40S_PCIE_PREFILL = (
     "Llama-2-70B FP8 at TP2 on L40S (PCIe, no NVLink), 16 prompts of 2048 tokens with 128 out on "
     "TensorRT-LLM 0.9.0: predicted 15 % too fast (it was +14 % before the Mixtral expert rule "
