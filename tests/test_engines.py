@@ -147,3 +147,45 @@ def test_vllm_on_rocm_has_no_custom_allreduce(v: dict[str, float]) -> None:
     # vLLM 0.6's custom_all_reduce.py: "For AMD GPUs and CPUs" custom_ar = False: NCCL's ring latency
     assert v["e_vllm_v0_rocm.decode_allreduce_latency"] == pytest.approx(3.6e-6 + 6 * 0.5e-6)
     assert v["e_vllm_v0.decode_allreduce_latency"] == pytest.approx(3.33e-6 + 3 * 0.37e-6)
+
+
+def test_tensorrt_llm_0_9_keeps_moe_experts_16_bit(tmp_path: Path) -> None:
+    """0.10.0's release notes add FP8 for Mixtral: 0.9's FP8 Mixtral holds and streams its experts
+    in 16 bits and runs them at the 16-bit rate; a later engine runs them in FP8; a dense model and
+    16-bit weights are unaffected."""
+    text = """import models
+import gpus
+import serving
+import engines
+import precisions
+from precisions import fp8
+m = serving.deployment {
+  model = models.mixtral_8x7b
+  gpu = gpus.h100_sxm
+  tp = 2
+  weights = fp8
+  prompt = 2048 token
+  output = 128 token
+  batch = 1
+}
+old = m { engine = engines.tensorrt_llm_0_9 }
+new = m { engine = engines.tensorrt_llm }
+old16 = old { weights = precisions.bf16 }
+new16 = new { weights = precisions.bf16 }
+dense_old = old { model = models.llama_2_7b, tp = 1 }
+dense_new = new { model = models.llama_2_7b, tp = 1 }
+"""
+    path = tmp_path / "experts.infer"
+    path.write_text(text, encoding="utf-8")
+    spec = Spec.load(path)
+    names = [f"{r}.{q}" for r in ("old", "new", "old16", "new16", "dense_old", "dense_new")
+             for q in ("weight_memory", "prefill_time", "decode_gemm_compute")]
+    x = {k: float(val) for k, val in spec.evaluator.values(only=names).items() if k in names}
+    # Mixtral-8x7B config.json: 32 layers x 8 experts x 3 x 4096 x 14336 weights, 1 more byte each, / tp 2
+    extra = 32 * 8 * 3 * 4096 * 14336 * 1 / 2
+    assert x["old.weight_memory"] - x["new.weight_memory"] == pytest.approx(extra, rel=1e-9)
+    assert x["old.prefill_time"] > 1.3 * x["new.prefill_time"]
+    assert x["old.decode_gemm_compute"] > 1.3 * x["new.decode_gemm_compute"]
+    for q in ("weight_memory", "decode_gemm_compute"):
+        assert x[f"old16.{q}"] == pytest.approx(x[f"new16.{q}"], rel=1e-12)
+        assert x[f"dense_old.{q}"] == pytest.approx(x[f"dense_new.{q}"], rel=1e-12)
