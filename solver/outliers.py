@@ -168,7 +168,7 @@ _LMDEPLOY_13B_B64 = (
     "15 %. Not explained.")
 _H200_FP8_LARGE_BATCH = (
     "H200 FP8 static or max-load batches of 128-token prompts and outputs at batch 192-1024 on "
-    "TensorRT-LLM (TB1 0.5, TB4 0.7, T9T1 0.9, TO1 trtllm-bench): predicted 15-16 % too fast, each "
+    "TensorRT-LLM (TB1 0.5, TB4 0.7, T9T1 0.9, TO1 trtllm-bench): predicted 16-18 % too fast, each "
     "just past the 15 % line. At these batches the step is near the FP8 ridge point, and the H200 "
     "has no measured matmul ceiling of its own: it takes the H100 SXM's (70.9 % of the FP8 peak, "
     "gpus.infer), with which it shares its GH100 die and 700 W limit. The same rows on the H100 "
