@@ -580,6 +580,8 @@ def api_goal(form: tuple[Any, ...] | None, goal: str) -> Any:
     """`Spec.solve(GOAL)` from the compiled form: the same `results.Solution`, or None."""
     if form is None or goal not in form[0].get("goals", {}):
         return None
+    import numpy  # noqa: F401  (the API pays NumPy's import once: the scan then runs on arrays, fastgoal.fastscan_ready)
+
     from solver import fastgoal, results
 
     data, ns, sets = form
