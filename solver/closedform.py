@@ -11,7 +11,7 @@ compiled form's recorder (solver/goalbuild.py) use the same steps.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -226,14 +226,9 @@ def active_branch(expr: sympy.Basic, x: sympy.Symbol, at: sympy.Basic,
 
     def pick(node: sympy.Basic) -> sympy.Basic:
         if isinstance(node, (sympy.Max, sympy.Min)):
-            args = list(node.args)
-            vals = [float(v) if v.is_number else float("nan") for v in map(value, args)]
-            choose = max if isinstance(node, sympy.Max) else min
-            k = vals.index(choose(vals))
-            kind = "max" if isinstance(node, sympy.Max) else "min"
-            shown = [brief(a) for a in args]
-            notes.append(pick_note(kind, shown, k))
-            return args[k]
+            k, note = pick_minmax(node, [value(a) for a in node.args])
+            notes.append(note)
+            return node.args[k]
         if isinstance(node, sympy.Piecewise):
             for e, c in node.args:
                 truth = value(c) if c is not sympy.true else sympy.true
@@ -242,16 +237,33 @@ def active_branch(expr: sympy.Basic, x: sympy.Symbol, at: sympy.Basic,
             return node
         return node
 
-    for _ in range(50):
+    fixed = fix_branches(expr, pick, inliner.replace)
+    return (fixed, "; ".join(dict.fromkeys(notes))) if fixed is not None else (None, "")
+
+
+def pick_minmax(node: sympy.Basic, values: list[sympy.Basic]) -> tuple[int, str]:
+    """The argument a max/min takes at `values` (its arguments' values there), and the note
+    that names it (solver/branchnotes.py)."""
+    vals = [float(v) if v.is_number else float("nan") for v in values]
+    kind = "max" if isinstance(node, sympy.Max) else "min"
+    k = vals.index((max if kind == "max" else min)(vals))
+    return k, pick_note(kind, [brief(a) for a in node.args], k)
+
+
+def fix_branches(expr: sympy.Basic, pick: Callable[[sympy.Basic], sympy.Basic],
+                 replace: Callable[[sympy.Basic, dict[sympy.Basic, sympy.Basic]], sympy.Basic],
+                 depth: int = 50) -> sympy.Basic | None:
+    """Replace the innermost max/min/if by `pick`'s branch until none is left; None when a pass
+    changes nothing or the branches nest deeper than `depth`."""
+    for _ in range(depth):
         inner = innermost_branches(expr)
         if not inner:
-            break
-        mapping = {t: pick(t) for t in inner}
-        new = inliner.replace(expr, mapping)
+            return expr
+        new = replace(expr, {t: pick(t) for t in inner})
         if new == expr:
-            return None, ""
+            return None
         expr = new
-    return expr, "; ".join(dict.fromkeys(notes))
+    return None
 
 
 def brief(expr: sympy.Basic) -> str:

@@ -19,8 +19,7 @@ from typing import Any
 import sympy
 
 from lang.graph import GoalDef, Graph, Node, Requirement
-from solver.branchnotes import pick_note
-from solver.closedform import brief, common_owner, downstream, expand_through, innermost_branches, single_node
+from solver.closedform import common_owner, downstream, expand_through, fix_branches, pick_minmax, single_node
 from solver.explain import display_unit, print_sympy, short_names
 from solver.fastbuild import Unsupported, code, derivation, display, requirement_item, template
 from solver.margins import polynomial_ok, solve_polynomial, split
@@ -283,13 +282,9 @@ def _active_branch(expr: sympy.Basic, x: sympy.Symbol, at: sympy.Basic, numbers:
     def pick(node: sympy.Basic) -> sympy.Basic:
         if isinstance(node, (sympy.Max, sympy.Min)):
             args = list(node.args)
-            vals = [float(a.xreplace(numbers).xreplace({x: at})) if a.xreplace(numbers).xreplace(
-                {x: at}).is_number else float("nan") for a in args]
-            choose = max if isinstance(node, sympy.Max) else min
-            k = vals.index(choose(vals))
+            k, note = pick_minmax(node, [a.xreplace(numbers).xreplace({x: at}) for a in args])
             kind = "max" if isinstance(node, sympy.Max) else "min"
-            shown = [brief(a) for a in args]
-            notes.append(pick_note(kind, shown, k))
+            notes.append(note)
             picks.append({"kind": kind, "args": [code(a, by_symbol) for a in args], "pick": k})
             try:            # over floats too, to decide a clear pick fast (none: exact arithmetic decides)
                 picks[-1]["float_args"] = [code(a, by_symbol, True) for a in args]
@@ -307,15 +302,7 @@ def _active_branch(expr: sympy.Basic, x: sympy.Symbol, at: sympy.Basic, numbers:
             raise Unsupported("an if with no branch taken")
         return node
 
-    for _ in range(50):
-        inner = innermost_branches(expr)
-        if not inner:
-            break
-        mapping = {t: pick(t) for t in inner}
-        new = expr.xreplace(mapping)
-        if new == expr:
-            raise Unsupported("a branch that does not resolve")
-        expr = new
-    else:
-        raise Unsupported("branches nested too deep")
-    return expr, "; ".join(dict.fromkeys(notes))
+    fixed = fix_branches(expr, pick, lambda e, mapping: e.xreplace(mapping))
+    if fixed is None:
+        raise Unsupported("a branch that does not resolve, or branches nested too deep")
+    return fixed, "; ".join(dict.fromkeys(notes))
