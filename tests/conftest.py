@@ -1,6 +1,7 @@
 """Shared test set-up: tests never read or write the result cache, so they see the code as it is."""
 
 import os
+import subprocess
 from pathlib import Path
 
 os.environ["INFER_CACHE"] = "0"
@@ -9,3 +10,13 @@ os.environ["INFER_CACHE"] = "0"
 os.environ["INFER_COMPILE_WAIT"] = "1"
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def fresh_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`code` run in a fresh interpreter at the repository root, the caches off unless `env`
+    says otherwise."""
+    import sys
+
+    return subprocess.run([sys.executable, "-c", code], cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO), "INFER_CACHE": "0", **env},
+                          capture_output=True, text=True, timeout=120)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from typing import Any
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, fresh_python
 
 from solver import results
 from solver.api import Spec
@@ -22,9 +19,7 @@ def test_a_derivation_as_text_imports_no_pydantic() -> None:
     probe = ("import sys\nfrom solver.api import Spec\nfrom solver.render import render_solution\n"
              "render_solution(Spec.load('specs/chat.infer').solve('max_batch'))\n"
              "print([m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_core')][:3])")
-    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO,
-                          env={**os.environ, "PYTHONPATH": str(REPO), "INFER_CACHE": "0"},
-                          capture_output=True, text=True, timeout=120)
+    done = fresh_python(probe)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
 
 

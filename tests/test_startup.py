@@ -10,7 +10,7 @@ import sys
 from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
-from conftest import REPO
+from conftest import REPO, fresh_python
 
 from solver import cli
 
@@ -50,7 +50,5 @@ def test_a_goal_leaves_numpys_optional_submodules_alone() -> None:
     probe = ("import sys\nfrom solver.api import Spec\n"
              "Spec.load('specs/kv-budget.infer').solve('max_context')\n"
              "print([m for m in ('numpy.ma', 'numpy.random', 'numpy.testing') if m in sys.modules])")
-    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO,
-                          env={**os.environ, "PYTHONPATH": str(REPO), "INFER_CACHE": "0"},
-                          capture_output=True, text=True, timeout=120)
+    done = fresh_python(probe)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -174,7 +174,7 @@ def test_stated_batch_limit_of_a_max_load_run() -> None:
 
 def test_gpt_fast_power_cap_only_on_a100() -> None:
     assert _settings(_row("GF1"))["memory_bandwidth"] == "1.7 TB/s"
-    assert _settings(_row("GF11"))["memory_bandwidth"] == "1.7 TB/s"     # the source's cap: a stream figure, as BabelStream's
+    assert _settings(_row("GF11"))["memory_bandwidth"] == "1.7 TB/s"    # a stream figure
     assert "memory_bandwidth" not in _settings(_row("GF13"))     # MI250X: no capped figure
     assert all(_settings(_row(r))["engine"].startswith("engines.gpt_fast {") for r in ("GF1", "GF13"))
     assert (_settings(_row("FT8"))["engine"]
