@@ -55,6 +55,20 @@ class ReadLog:
             self.consistent = False
 
 
+def stored(looks: object) -> ReadLog | None:
+    """A log as a cache entry stores it (`[kind, path, outcome]` each), or None when it is not
+    that shape or holds no look: one reader for every cache that keys on the files it read."""
+    if not isinstance(looks, list):
+        return None
+    log = ReadLog()
+    for look in looks:
+        if not (isinstance(look, list) and len(look) == 3 and look[0] in KINDS
+                and isinstance(look[1], str) and isinstance(look[2], str)):
+            return None
+        log.entries[(look[0], look[1])] = look[2]
+    return log if log.entries else None
+
+
 _current: ContextVar[ReadLog | None] = ContextVar("infer_reads", default=None)
 
 # A file's text by its resolved path, or None where it does not exist.

@@ -122,7 +122,7 @@ def store_refusal(spec: str | Path, reads: list[list[str]], reason: str) -> bool
 def refused(spec: str | Path) -> bool:
     """Whether a sound refusal stands in the form's place (see `store_refusal`)."""
     from lang.cachedir import read_private
-    from lang.reads import KINDS, ReadLog, holds
+    from lang.reads import holds, stored
 
     folder = _folder()
     raw = read_private(folder / f"{entry_key(spec)}.json", MAX_ENTRY_BYTES) if folder is not None else None
@@ -133,14 +133,10 @@ def refused(spec: str | Path) -> bool:
         reason = entry["refused"]
         if not isinstance(reason, str) or entry.get("sha") != seal({"refused": reason}, ""):
             return False
-        log = ReadLog()
-        for kind, path, outcome in entry["reads"]:
-            if kind not in KINDS:
-                return False
-            log.entries[(str(kind), str(path))] = str(outcome)
+        log = stored(entry["reads"])
     except (ValueError, KeyError, TypeError, RecursionError):
         return False
-    return bool(log.entries) and holds(log)
+    return log is not None and holds(log)
 
 
 def load(spec: str | Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -152,7 +148,7 @@ def load(spec: str | Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
 def load_entry(spec: str | Path) -> tuple[dict[str, Any], dict[str, Any], list[list[str]], str] | None:
     """`load`, with the file looks and the source it was stored with (to add a goal to it)."""
     from lang.cachedir import read_private
-    from lang.reads import KINDS, ReadLog, holds
+    from lang.reads import holds, stored
 
     folder = _folder()
     if folder is None:
@@ -170,14 +166,10 @@ def load_entry(spec: str | Path) -> tuple[dict[str, Any], dict[str, Any], list[l
                 data.get("format") != FORMAT:
             debug("hash mismatch: rebuilt")
             return None
-        log = ReadLog()
-        for kind, path, outcome in reads:
-            if kind not in KINDS:
-                return None
-            log.entries[(str(kind), str(path))] = str(outcome)
+        log = stored(reads)
     except (ValueError, KeyError, TypeError, RecursionError):
         return None
-    if not log.entries or not holds(log):
+    if log is None or not holds(log):
         debug("a file it read has changed: rebuilt")
         return None
     namespace: dict[str, Any] = dict(RUNTIME)

@@ -131,7 +131,7 @@ def load(spec: str | Path, question: list[Any], kind: str = "sweep"
          ) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(data, namespace of its code), or None: missing, altered, or a file it read changed."""
     from lang.cachedir import read_private
-    from lang.reads import KINDS, ReadLog, holds
+    from lang.reads import holds, stored
 
     path = _path(spec, question, kind)
     raw = read_private(path, fastpath.MAX_ENTRY_BYTES) if path is not None else None
@@ -145,15 +145,11 @@ def load(spec: str | Path, question: list[Any], kind: str = "sweep"
                 data.get("question") != question:
             debug("sweep: hash mismatch: rebuilt")
             return None
-        log = ReadLog()
-        for kind, file, outcome in reads:
-            if kind not in KINDS:
-                return None
-            log.entries[(str(kind), str(file))] = str(outcome)
+        log = stored(reads)
         namespace = _namespace(data["globals"])
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
-    if not log.entries or not holds(log):
+    if log is None or not holds(log):
         debug("sweep: a file it read has changed: rebuilt")
         return None
     exec(compile(source, f"<infer compiled {kind}>", "exec"), namespace)

@@ -31,7 +31,7 @@ from typing import Any
 
 from lang import cachedir
 from lang.cachedir import private_dir, read_private, write_atomic
-from lang.reads import KINDS, ReadLog, holds
+from lang.reads import ReadLog, holds, stored
 
 CACHEABLE = {"check", "eval", "solve", "export"}
 MAX_ENTRY_BYTES = 1 << 20
@@ -100,15 +100,8 @@ def _checked(entry: Any) -> tuple[ReadLog, str, str, int] | None:
     if not (isinstance(looks, list) and isinstance(out, str) and isinstance(err, str) and code == 0
             and type(code) is int):
         return None
-    log = ReadLog()
-    for look in looks:
-        if not (isinstance(look, list) and len(look) == 3 and look[0] in KINDS
-                and isinstance(look[1], str) and isinstance(look[2], str)):
-            return None
-        log.entries[(look[0], look[1])] = look[2]
-    if not log.entries:
-        return None
-    return log, out, err, code
+    log = stored(looks)
+    return None if log is None else (log, out, err, code)
 
 
 def lookup(entry_key: str) -> tuple[str, str, int] | None:
