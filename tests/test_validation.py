@@ -303,7 +303,7 @@ def test_fit_recovers_known_factors() -> None:
 
         def formula(*x: float, w: list[float] = w) -> float:
             f = dict(zip(names, x))
-            c = w[0] / f["mfu"] + w[1] / f["mfu_8bit"] + w[4] * f["layer_overhead"] * 1e4
+            c = w[0] / f["mfu"] + w[1] / f["mfu_8bit"] + w[4] * f["kernel_overhead"] * 1e5
             m = (w[2] / f["mbu"] + w[3] / f["dequant_efficiency"] + w[5] / f["comm_efficiency"]
                  + w[6] * f["kernel_launch"] * 1e5)
             return max(c, m) + f["overlap_residual"] * min(c, m)
