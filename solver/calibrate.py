@@ -95,7 +95,8 @@ AT_BOUND_READING = {
         "measured stream rate (gpus.infer `stream_share`: BabelStream's fastest kernel, 80-95 % of "
         "the datasheet) if it could: the lean engines (gpt-fast, TurboMind) spend less per layer than "
         "the shared per-kernel cost (`kernel_overhead` x the engine's kernels a layer), which vLLM's "
-        "and the MoE rows set, and the fit makes up for it with bandwidth. The ceiling is a measurement (two BabelStream runs on an A100 80GB agree: "
+        "and the MoE rows set, and the fit makes up for it with bandwidth. The ceiling is a "
+        "measurement (two BabelStream runs on an A100 80GB agree: "
         "1.72 and 1.75 TB/s), so it stays. Against the datasheet (the model before the stream "
         "figures) the same fit put mbu at 89 %, which over-credited the AMD parts (80 % measured) "
         "and under-credited the H100/H200 (93-95 %)."),
