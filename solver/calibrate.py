@@ -67,9 +67,10 @@ FACTORS: dict[str, Factor] = {f.name: f for f in (
     Factor("dequant_efficiency", 0.85, 0.50, 1.00,
            "bandwidth share kept by weight-only int8/int4 kernels, which dequantise on CUDA cores "
            "while they stream (Marlin reaches ~90 % of the fp16 stream, Frantar et al. 2024)."),
-    Factor("layer_overhead", 30e-6, 2e-6, 100e-6,
-           "fixed time per layer per step: the gaps and tails of ~10 kernels a layer; a CUDA graph "
-           "replays a kernel every ~1-5 us (NVIDIA CUDA graphs blog, 2019), so 2-100 us a layer."),
+    Factor("kernel_overhead", 3e-6, 0.5e-6, 10e-6,
+           "fixed time per kernel per step (a layer pays it for each of its engine's "
+           "`kernels_per_layer` kernels): the kernel's dependency gap, ramp-up and tail; a CUDA graph "
+           "replays a kernel every ~1-5 us (NVIDIA CUDA graphs blog, 2019), so 0.5-10 us a kernel."),
     Factor("kernel_launch", 4e-6, 1e-6, 10e-6,
            "host time to enqueue one kernel without CUDA graphs (TensorRT engines run by "
            "gptSessionBenchmark, eager prefill), paid on top of the GPU's work: CUDA launch "
@@ -93,8 +94,9 @@ AT_BOUND_READING = {
         "`mbu` at its 100 % ceiling means the fit would credit decode kernels with more than the "
         "measured stream rate (gpus.infer `stream_share`: BabelStream's fastest kernel, 80-95 % of "
         "the datasheet) if it could: the lean engines (gpt-fast, TurboMind) spend less per layer than "
-        "the shared `layer_overhead`, which vLLM's and the MoE rows set, and the fit makes up for it "
-        "with bandwidth. The ceiling is a measurement (two BabelStream runs on an A100 80GB agree: "
+        "the shared per-kernel cost (`kernel_overhead` x the engine's kernels a layer), which vLLM's "
+        "and the MoE rows set, and the fit makes up for it with bandwidth. The ceiling is a "
+        "measurement (two BabelStream runs on an A100 80GB agree: "
         "1.72 and 1.75 TB/s), so it stays. Against the datasheet (the model before the stream "
         "figures) the same fit put mbu at 89 %, which over-credited the AMD parts (80 % measured) "
         "and under-credited the H100/H200 (93-95 %)."),
@@ -120,7 +122,7 @@ AT_BOUND_READING = {
 }
 
 # factors that are times (seconds), shown in microseconds
-TIME_FACTORS = frozenset({"layer_overhead", "kernel_launch"})
+TIME_FACTORS = frozenset({"kernel_overhead", "kernel_launch"})
 
 
 @dataclass(frozen=True)

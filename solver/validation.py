@@ -66,7 +66,7 @@ __all__ = [
 # per-layer overhead at 0 (canonical values: a fraction, seconds).
 BOUND_INPUTS: dict[str, int] = {
     "mfu": 1, "mfu_8bit": 1, "mbu": 1, "dequant_efficiency": 1, "overlap_residual": 0,
-    "comm_efficiency": 1, "attention_efficiency": 1, "layer_overhead": 0, "kernel_launch": 0,
+    "comm_efficiency": 1, "attention_efficiency": 1, "kernel_overhead": 0, "kernel_launch": 0,
 }
 
 GiB = 2 ** 30

@@ -20,7 +20,7 @@ READ = ("usable_memory", "device_memory", "fixed_memory", "kv_budget", "kv_capac
         "weight_memory", "decode_step", "decode_attention_time", "decode_allreduce_latency", "itl", "throughput",
         "max_throughput", "max_concurrency", "gpu_count", "block_size", "decode_tokens_per_s",
         "prefill_tokens_per_s", "prefill_time", "activation_memory", "capacity_batch", "host_launch",
-        "gpu_step", "kernel_launch")
+        "gpu_step", "kernel_launch", "kernel_overhead", "layer_overhead", "kernels_per_layer")
 
 SPEC = """import models
 import gpus
@@ -141,6 +141,16 @@ def test_launches_add_without_cuda_graphs(v: dict[str, float]) -> None:
     assert v["e_tensorrt_llm_0_9.host_launch"] == pytest.approx(launch)
     assert v["e_tensorrt_llm.host_launch"] == 0
     assert v["e_tensorrt_llm_0_9.decode_step"] == pytest.approx(v["e_tensorrt_llm_0_9.gpu_step"] + launch)
+
+
+def test_layer_overhead_counts_the_engines_kernels(v: dict[str, float]) -> None:
+    # a layer pays the shared per-kernel cost once per kernel its engine runs: vLLM's fused layer
+    # 10, llama.cpp's unfused ggml graph 23 (engines.infer names the counts' sources)
+    per_kernel = v["e_vllm.kernel_overhead"]
+    assert v["e_vllm.kernels_per_layer"] == 10
+    assert v["e_llama_cpp.kernels_per_layer"] == 23
+    for e in ("vllm", "llama_cpp", "gpt_fast", "lmdeploy"):
+        assert v[f"e_{e}.layer_overhead"] == pytest.approx(v[f"e_{e}.kernels_per_layer"] * per_kernel)
 
 
 def test_vllm_on_rocm_has_no_custom_allreduce(v: dict[str, float]) -> None:

@@ -18,11 +18,11 @@ def test_every_factor_has_one_stdlib_line() -> None:
 
 
 def test_refit_keeps_the_comment_column_and_units() -> None:
-    line = "  layer_overhead = 61 us                # fixed GPU-side cost per layer"
-    [(old, new)] = refit_lines(line + "\n", {"layer_overhead": 47.3e-6})
+    line = "  kernel_overhead = 6.1 us              # fixed GPU-side cost per kernel"
+    [(old, new)] = refit_lines(line + "\n", {"kernel_overhead": 4.73e-6})
     assert old == line
-    assert new == "  layer_overhead = 47.3 us              # fixed GPU-side cost per layer"
+    assert new == "  kernel_overhead = 4.73 us             # fixed GPU-side cost per kernel"
     assert new.index("#") == line.index("#")
-    assert refit_lines(line + "\n", {"layer_overhead": 61e-6}) == []        # already the fit
+    assert refit_lines(line + "\n", {"kernel_overhead": 6.1e-6}) == []     # already the fit
     [(_, pct)] = refit_lines("  mbu = 94 %   # x\n", {"mbu": 0.9312})
     assert pct == "  mbu = 93.1 % # x"

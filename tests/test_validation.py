@@ -266,7 +266,10 @@ def test_only_documented_factors_sit_at_a_bound(result: V.Validation) -> None:
     # overlap_residual at 100 %: the data prefer the sum (docs/validation.md says why)
     # comm_efficiency at its 60 % floor: the large all-reduces want a slower data term (docs/validation.md)
     # kernel_launch at its 1 us floor: launches hide behind the GPU's work (docs/validation.md)
-    assert set(at_bound(g.factors)) <= {"overlap_residual", "comm_efficiency", "kernel_launch"}, at_bound(g.factors)
+    # mbu at its 100 % ceiling (the measured stream rate): the lean engines want less per layer than
+    # the shared per-kernel cost gives them, and the fit makes it up with bandwidth (docs/validation.md)
+    assert set(at_bound(g.factors)) <= {"overlap_residual", "comm_efficiency", "kernel_launch", "mbu"}, (
+        at_bound(g.factors))
 
 
 def test_loso_targets(result: V.Validation) -> None:
@@ -303,7 +306,7 @@ def test_fit_recovers_known_factors() -> None:
 
         def formula(*x: float, w: list[float] = w) -> float:
             f = dict(zip(names, x))
-            c = w[0] / f["mfu"] + w[1] / f["mfu_8bit"] + w[4] * f["layer_overhead"] * 1e4
+            c = w[0] / f["mfu"] + w[1] / f["mfu_8bit"] + w[4] * f["kernel_overhead"] * 1e5
             m = (w[2] / f["mbu"] + w[3] / f["dequant_efficiency"] + w[5] / f["comm_efficiency"]
                  + w[6] * f["kernel_launch"] * 1e5)
             return max(c, m) + f["overlap_residual"] * min(c, m)
