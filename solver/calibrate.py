@@ -62,8 +62,9 @@ FACTORS: dict[str, Factor] = {f.name: f for f in (
     Factor("mbu", 0.90, 0.50, 1.00,
            "share of the MEASURED stream bandwidth (gpus.infer `stream_bandwidth`: the fastest "
            "BabelStream kernel, 80-95 % of the datasheet: A100 85.8 %, H100 94.9 %, H200 93.3 %, "
-           "MI300X 80.4 %) that decode's weight and KV streams reach: 100 % is that measured "
-           "ceiling; GEMV-shaped kernels of a few MB per layer stay below it (ramp-up and tail)."),
+           "MI300X 80.4 %; GDDR6 and PCIe HBM2e parts 96-98 %) that decode's weight and KV streams "
+           "reach: 100 % is that measured ceiling; GEMV-shaped kernels of a few MB per layer stay "
+           "below it (ramp-up and tail)."),
     Factor("dequant_efficiency", 0.85, 0.50, 1.00,
            "bandwidth share kept by weight-only int8/int4 kernels, which dequantise on CUDA cores "
            "while they stream (Marlin reaches ~90 % of the fp16 stream, Frantar et al. 2024)."),
@@ -92,7 +93,7 @@ FACTORS: dict[str, Factor] = {f.name: f for f in (
 AT_BOUND_READING = {
     "mbu": (
         "`mbu` at its 100 % ceiling means the fit would credit decode kernels with more than the "
-        "measured stream rate (gpus.infer `stream_share`: BabelStream's fastest kernel, 80-95 % of "
+        "measured stream rate (gpus.infer `stream_share`: BabelStream's fastest kernel, 80-98 % of "
         "the datasheet) if it could: the lean engines (gpt-fast, TurboMind) spend less per layer than "
         "the shared per-kernel cost (`kernel_overhead` x the engine's kernels a layer), which vLLM's "
         "and the MoE rows set, and the fit makes up for it with bandwidth. The ceiling is a "
