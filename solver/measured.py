@@ -262,7 +262,10 @@ ENGINES: tuple[tuple[str, str], ...] = (
     ("lmdeploy v0.1", "lmdeploy_0_1"),
     ("lmdeploy turbomind v0.1", "lmdeploy_0_1"),
     ("lmdeploy", "lmdeploy"),
-    ("llama.cpp", "llama_cpp"),
+    ("llama.cpp build 1391", "llama_cpp_2023"),     # Oct 2023: no soft_max_ext (25 kernels)
+    ("llama.cpp (aug 2023)", "llama_cpp_2023"),
+    ("llama.cpp (may 2024)", "llama_cpp_2024"),     # unfused graph, CUDA graphs (PR 6766)
+    ("llama.cpp", "llama_cpp"),                     # current master (Oct 2025: fused CUDA graph)
     ("fastertransformer", "faster_transformer"),
 )
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from solver.api import Spec
+from solver.measured import engine_for
 
 GiB = 2 ** 30
 ENGINES = ("vllm", "vllm_v0", "vllm_v0_rocm", "sglang", "tensorrt_llm", "tensorrt_llm_bench", "tensorrt_llm_0_6",
@@ -21,6 +22,7 @@ READ = ("usable_memory", "device_memory", "fixed_memory", "kv_budget", "kv_capac
         "max_throughput", "max_concurrency", "gpu_count", "block_size", "decode_tokens_per_s",
         "prefill_tokens_per_s", "prefill_time", "activation_memory", "capacity_batch", "host_launch",
         "gpu_step", "kernel_launch", "kernel_overhead", "layer_overhead", "kernels_per_layer")
+MOE_ENGINES = ("llama_cpp", "llama_cpp_2024", "llama_cpp_2023", "vllm")
 
 SPEC = """import models
 import gpus
@@ -42,6 +44,8 @@ replicated = base { dp = 2 }
 short_trt = base { engine = engines.tensorrt_llm, model = models.llama_3_1_8b, tp = 1, prompt = 512 token,
                    output = 512 token }
 short_trt_bench = short_trt { engine = engines.tensorrt_llm_bench }
+""" + "".join(f"moe_{e} = base {{ engine = engines.{e}, model = models.qwen3_30b_a3b, tp = 1 }}\n"
+              for e in MOE_ENGINES) + """dense_llama_cpp_2024 = base { engine = engines.llama_cpp_2024 }
 """
 
 
@@ -51,7 +55,8 @@ def v(tmp_path_factory: pytest.TempPathFactory) -> dict[str, float]:
     path.write_text(SPEC, encoding="utf-8")
     spec = Spec.load(path)
     records = [f"e_{e}" for e in ENGINES] + ["int8_vllm", "int8_gpt_fast", "replicated", "base", "short_trt",
-                                              "short_trt_bench"]
+                                              "short_trt_bench", "dense_llama_cpp_2024"]
+    records += [f"moe_{e}" for e in MOE_ENGINES]
     values = spec.evaluator.values(only=[f"{r}.{q}" for r in records for q in READ])
     return {k: float(x) for k, x in values.items() if k in {f"{r}.{q}" for r in records for q in READ}}
 
@@ -145,10 +150,11 @@ def test_launches_add_without_cuda_graphs(v: dict[str, float]) -> None:
 
 def test_layer_overhead_counts_the_engines_kernels(v: dict[str, float]) -> None:
     # a layer pays the shared per-kernel cost once per kernel its engine runs: vLLM's fused layer
-    # 10, llama.cpp's unfused ggml graph 23 (engines.infer names the counts' sources)
+    # 10, llama.cpp's Oct 2025 fused CUDA graph 16 for a dense Llama layer (engines.infer names
+    # the counts' sources; the unfused 2024 graph's 23 is engines.llama_cpp_2024)
     per_kernel = v["e_vllm.kernel_overhead"]
     assert v["e_vllm.kernels_per_layer"] == 10
-    assert v["e_llama_cpp.kernels_per_layer"] == 23
+    assert v["e_llama_cpp.kernels_per_layer"] == 16
     for e in ("vllm", "llama_cpp", "gpt_fast", "lmdeploy"):
         assert v[f"e_{e}.layer_overhead"] == pytest.approx(v[f"e_{e}.kernels_per_layer"] * per_kernel)
 
@@ -199,3 +205,27 @@ dense_new = new { model = models.llama_2_7b, tp = 1 }
     for q in ("weight_memory", "decode_gemm_compute"):
         assert x[f"old16.{q}"] == pytest.approx(x[f"new16.{q}"], rel=1e-12)
         assert x[f"dense_old.{q}"] == pytest.approx(x[f"dense_new.{q}"], rel=1e-12)
+
+
+@pytest.mark.parametrize(("framework", "record"), [
+    ("llama.cpp (Oct 2025)", "llama_cpp"),
+    ("llama.cpp (May 2024)", "llama_cpp_2024"),
+    ("llama.cpp build 1391 (Oct 2023)", "llama_cpp_2023"),
+    ("llama.cpp (Aug 2023)", "llama_cpp_2023"),
+    ("llama.cpp", "llama_cpp"),
+])
+def test_llama_cpp_builds_map_to_their_graph(framework: str, record: str) -> None:
+    # the specific builds' prefixes come before the bare "llama.cpp" (first match wins)
+    assert engine_for(framework) == record
+
+
+def test_llama_cpp_moe_layer_counts_its_own_kernels(v: dict[str, float]) -> None:
+    # an MoE layer runs the router, fused top-k and expert kernels: 22 in the Oct 2025 graph (16
+    # for a dense layer); the older records count 23 / 25 for either; an engine that gives no
+    # MoE figure keeps its dense one (vLLM 10)
+    assert v["moe_llama_cpp.kernels_per_layer"] == pytest.approx(22)
+    assert v["moe_llama_cpp_2024.kernels_per_layer"] == pytest.approx(23)
+    assert v["dense_llama_cpp_2024.kernels_per_layer"] == pytest.approx(23)
+    assert v["moe_llama_cpp_2023.kernels_per_layer"] == pytest.approx(25)
+    assert v["moe_vllm.kernels_per_layer"] == pytest.approx(10)
+    assert v["moe_llama_cpp.layer_overhead"] == pytest.approx(22 * v["moe_llama_cpp.kernel_overhead"])
