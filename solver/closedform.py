@@ -205,6 +205,29 @@ def expand_through(graph: Graph, expr: sympy.Basic, dependents: set[str],
 _BRANCHES = (sympy.Max, sympy.Min, sympy.Piecewise)
 
 
+def verdict_hinge(expr: sympy.Basic, moving: set[sympy.Basic]) -> sympy.Basic:
+    """1 where the branch a text verdict takes is decided by a quantity in `moving` (the unknown
+    and what it feeds), else 0, as a formula over the other quantities: a verdict is worth a note
+    at a goal's answer only where the answer decides it (`bottleneck = memory`), not where an
+    input settles it before any test on the unknown (`speculation_limit = off` with no draft).
+
+    >>> a, b, x = sympy.symbols("a b x")
+    >>> verdict_hinge(sympy.Piecewise((5, a < 1), (sympy.Piecewise((6, x > 1), (7, True)), True)), {x})
+    Piecewise((0, a < 1), (1, True))
+    >>> verdict_hinge(sympy.Piecewise((5, x < b), (6, True)), {x})
+    1
+    """
+    if not isinstance(expr, sympy.Piecewise):
+        return sympy.Integer(0)
+    pieces: list[tuple[sympy.Basic, sympy.Basic]] = []
+    for value, cond in expr.args:
+        if cond.free_symbols & moving:
+            pieces.append((sympy.Integer(1), sympy.true))
+            break
+        pieces.append((verdict_hinge(value, moving), cond))
+    return sympy.Piecewise(*pieces)
+
+
 def innermost_branches(expr: sympy.Basic) -> list[sympy.Basic]:
     """The max/min/piecewise nodes of `expr` with no other such node inside: the ones whose
     active branch can be picked first (a pick exposes the next level)."""

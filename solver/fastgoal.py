@@ -347,7 +347,7 @@ def solve(data: dict[str, Any], ns: dict[str, Any], sets: list[str], name: str) 
     header = _step(name, f"{goal['sense']} {goal['goal_text']}  subject to  {binding}")
     answer = _value(data, Fraction(best), data["shows"][var])
     notes = out["notes"] + [f"at the answer, {t} = {value_data(v[t], data['shows'][t], texts)['text']}"
-                            for t in goal["texts"]] + goal["notes"]
+                            for t, decided in goal["texts"] if ns[decided](v)] + goal["notes"]
     return {"spec": data["spec"], "target": name, "kind": "goal", "value": answer["value"], "unit": answer["unit"],
             "text": answer["text"], "binding": binding, "method": out["method"], "steps": [header] + steps,
             "candidates": [], "notes": notes, "requirements": _report(goal, ns, v, data), "choice": {}}

@@ -19,7 +19,15 @@ from typing import Any
 import sympy
 
 from lang.graph import GoalDef, Graph, Node, Requirement
-from solver.closedform import common_owner, downstream, expand_through, fix_branches, pick_minmax, single_node
+from solver.closedform import (
+    common_owner,
+    downstream,
+    expand_through,
+    fix_branches,
+    pick_minmax,
+    single_node,
+    verdict_hinge,
+)
 from solver.explain import display_unit, print_sympy, short_names
 from solver.fastbuild import Unsupported, code, derivation, display, requirement_item, template
 from solver.margins import polynomial_ok, solve_polynomial, split
@@ -145,7 +153,12 @@ def _goal(spec: Any, goal: GoalDef, j: int, data: dict[str, Any], lines: list[st
         item.update({"lf": f"_lfg{j}_{i}", "hf": f"_hfg{j}_{i}", "lv": f"_lvg{j}_{i}", "hv": f"_hvg{j}_{i}",
                      "moves": var in graph.upstream(list(r.deps))})
         items.append(item)
-    texts_of = [n.name for n in graph.nodes.values() if n.is_text and n.owner == node.owner and n.name in at]
+    # each text verdict with the test of whether the answer decides it (closedform.verdict_hinge)
+    moving = {graph.nodes[n].symbol for n in downstream(graph, var)}
+    texts_of = []
+    for k, t in enumerate(n for n in graph.nodes.values() if n.is_text and n.owner == node.owner and n.name in at):
+        lines += [f"def _gt{j}_{k}(v):", f"    return {code(verdict_hinge(t.expr, moving), by_symbol)}"]
+        texts_of.append([t.name, f"_gt{j}_{k}"])
     notes = []
     if out_of_scope:
         owners = sorted({f"`{r.owner}`" if r.owner else "the spec's own" for r in out_of_scope})

@@ -29,7 +29,7 @@ import sympy
 from lang.graph import GoalDef, Graph, Requirement
 from lang.units import format_dim
 from solver import results
-from solver.closedform import closed_form, common_owner, single_node
+from solver.closedform import closed_form, common_owner, downstream, single_node, verdict_hinge
 from solver.evaluate import Evaluator, decide, lambdify, substitute
 from solver.explain import forward_steps, show_formula, value_of
 from solver.margins import (
@@ -168,9 +168,13 @@ class GoalSolver:
         if var is None or not outcome.values:
             return []
         owner = self.graph.nodes[var].owner
+        moving = {self.graph.nodes[n].symbol for n in downstream(self.graph, var)}
+        known = {self.graph.nodes[n].symbol: v for n, v in outcome.values.items() if n in self.graph.nodes}
         said = []
         for node in self.graph.nodes.values():
             if node.is_text and node.owner == owner and node.name in outcome.values:
+                if verdict_hinge(node.expr, moving).xreplace(known) == 0:
+                    continue                    # an input settles it, whatever the answer
                 shown = value_of(self.graph, node, outcome.values[node.name]).text
                 said.append(f"at the answer, {node.name} = {shown}")
         return said

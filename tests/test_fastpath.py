@@ -260,6 +260,20 @@ def test_chat_max_batch_is_the_full_pipelines_or_falls_back(prompt: int, output:
         assert fast == full
 
 
+@pytest.mark.parametrize("sets, shown", [([], False), (["chat.draft_tokens=3"], True)])
+def test_a_verdict_an_input_settles_is_not_noted_at_the_answer(sets: list[str], shown: bool,
+                                                              compiled: dict[str, bool]) -> None:
+    # With no draft, `speculation_limit = off` whatever the batch: not a finding of the answer.
+    # With one, which limit binds moves with the batch, so both paths note it; `bottleneck` always.
+    chat = REPO / "specs" / "chat.infer"
+    full = render_solution(Spec.load(chat, sets).solve("max_batch"), "text")
+    fast = fastpath.answer_solve(chat, sets, "max_batch", "text", [], None)
+    for out in [full] + ([fast] if fast is not None else []):
+        assert "note: at the answer, chat.bottleneck = memory" in out
+        assert ("chat.speculation_limit" in out) == shown, out
+    assert fast is None or fast == full
+
+
 def test_a_goal_that_is_not_compiled_takes_the_full_pipeline(compiled: dict[str, bool]) -> None:
     choice = REPO / "specs" / "gpu-choice.infer"      # a choice to enumerate
     assert compiled[_id(choice)]
