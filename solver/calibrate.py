@@ -69,9 +69,13 @@ FACTORS: dict[str, Factor] = {f.name: f for f in (
            "bandwidth share kept by weight-only int8/int4 kernels, which dequantise on CUDA cores "
            "while they stream (Marlin reaches ~90 % of the fp16 stream, Frantar et al. 2024)."),
     Factor("kernel_overhead", 3e-6, 0.5e-6, 10e-6,
-           "fixed time per kernel per step (a layer pays it for each of its engine's "
-           "`kernels_per_layer` kernels): the kernel's dependency gap, ramp-up and tail; a CUDA graph "
-           "replays a kernel every ~1-5 us (NVIDIA CUDA graphs blog, 2019), so 0.5-10 us a kernel."),
+           "fixed time per kernel per step BEYOND the part's measured empty-kernel gap (gpus.infer "
+           "`kernel_gap`: dependent graph-replayed kernels 0.96-2.0 us apart, te42kyfo/gpu-benches "
+           "gpu-small-kernels); a layer pays gap + this for each of its engine's `kernels_per_layer` "
+           "kernels. What remains is a decode kernel's DRAM ramp-up and tail and its own small work "
+           "(split-K reductions, norms): the same benchmark's DRAM-sized kernels add 0.5-2 us to the "
+           "gap (A100 80GB 3.36 us, H200 1.78 us intercepts), and a CUDA graph replays a real kernel "
+           "every ~1-5 us (NVIDIA CUDA graphs blog, 2019), so 0.5-10 us a kernel."),
     Factor("kernel_launch", 4e-6, 1e-6, 10e-6,
            "host time to enqueue one kernel without CUDA graphs (TensorRT engines run by "
            "gptSessionBenchmark, eager prefill), paid on top of the GPU's work: CUDA launch "
