@@ -52,6 +52,7 @@ MODELS: dict[str, str] = {
     "Qwen3-235B-A22B-FP4": "models.qwen3_235b_a22b",   # the FP4 checkpoint has the BF16 model's shape
     "Qwen3-30B-A3B": "models.qwen3_30b_a3b",
     "Qwen3-14B": "models.qwen3_14b",                   # gpustack performance lab (Qwen/Qwen3-14B)
+    "Qwen3-8B": "models.qwen3_8b",                     # gpustack performance lab (Qwen/Qwen3-8B, Qwen/Qwen3-8B-FP8)
     "GPT-6.7B": "models.gpt_6_7b",
     "GPT-1.3B": "models.gpt_1_3b",
     # OpenLLaMA 7B v2 has LLaMA 7B's shape with 2048 positions (ggml-org/ci logs, llm_load_print_meta: n_vocab
