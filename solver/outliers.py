@@ -286,17 +286,3 @@ _VLLM_TP8_FINE_MOE = (
     "expert shards, or an MoE layer runs more kernels (routing, top-k, token sort, FP8 activation "
     "quantization) than engines.vllm counts; the pages give no kernel-level figure to tell.")
 KNOWN_OUTLIERS.update(dict.fromkeys(("QL11", "QL12"), _VLLM_TP8_FINE_MOE))
-
-# The max-load runs of the same H200 blocks (QL13-QL20), further off than FAR.
-_VLLM_TP8_BURSTS = (
-    "vLLM 0.11.0 at TP8 on 8 x H200, baseline `vllm serve` of DeepSeek-R1-0528 (FP8, QL13-QL16) and "
-    "GLM-4.6 (bf16, QL17-QL20): 100-1000 random prompts at rate inf through the OpenAI chat endpoint, "
-    "output throughput predicted 33-406 % too high, the more the shorter the output: 32K in / 100 out "
-    "+33 % and +49 %, 2K/100 and 4K/200 +67 to +97 %, 128/4 +141 % and +406 %. The 128/4 runs put "
-    "1000 requests of 4 tokens through in 22.1 s and 13.9 s (median TTFT 19.0 s and 10.7 s), a "
-    "per-request cost of the serving stack (chat template, tokenization, scheduling of 1000 "
-    "arrivals, HTTP) that `serving.deployment` does not hold; the same blocks' concurrency-4 "
-    "decode (QL11, QL12) already runs 2.5x and 1.5x slower than modelled (fine-grained MoE at TP8). "
-    "Not explained beyond these two; the engine record's batch limit (256) is not the page's either "
-    "(not stated; vLLM's default for the API server on 80 GB-class GPUs may be larger).")
-KNOWN_OUTLIERS.update(dict.fromkeys([f"QL{n}" for n in range(13, 21)], _VLLM_TP8_BURSTS))

@@ -122,14 +122,9 @@ def test_vllm_and_sglang_serving_rows_on_nvidia_at_low_concurrency(rows: list[V.
     """Issue 9 asks for vLLM and SGLang from batch 1 up: gpustack's performance lab (QL*) gives
     median ITL at --max-concurrency 1-8 (Qwen3-8B on an H100; DeepSeek-R1 and GLM-4.6 on 8 x H200).
     Each row maps to its engine record, is read as `itl` at the concurrency, and its value is the
-    'Median ITL (ms)' its note quotes from the source; the same H200 blocks' max-load runs are
-    read as throughput at the largest batch that fits."""
+    'Median ITL (ms)' its note quotes from the source."""
     ql = [r for r in rows if r.id.startswith("QL") and r.metric == "itl"]
     assert len(ql) >= 12
-    at_load = [r for r in rows if r.id.startswith("QL") and r.metric != "itl"]
-    assert len(at_load) == 8
-    for r in at_load:
-        assert V.unmapped_reason(r) is None and V.quantity_of(r) == "max_throughput_per_gpu", r.id
     engines = {V.engine_for(r.framework) for r in ql}
     assert {"vllm", "sglang"} <= engines
     assert any(V.engine_for(r.framework) == "vllm" and r.batch == 1 for r in ql)
