@@ -52,6 +52,13 @@ MODELS: dict[str, str] = {
     "Qwen3-235B-A22B-FP4": "models.qwen3_235b_a22b",   # the FP4 checkpoint has the BF16 model's shape
     "Qwen3-30B-A3B": "models.qwen3_30b_a3b",
     "Qwen3-14B": "models.qwen3_14b",                   # gpustack performance lab (Qwen/Qwen3-14B)
+    "Qwen3-8B": "models.qwen3_8b",                     # gpustack performance lab (Qwen/Qwen3-8B, Qwen/Qwen3-8B-FP8)
+    # deepseek-ai/DeepSeek-R1-0528: a newer checkpoint of DeepSeek-R1 (DeepseekV3ForCausalLM, V3's shape)
+    "DeepSeek-R1-0528": "models.deepseek_r1",
+    # zai-org/GLM-4.6: the Glm4Moe shape of models.glm_4_5 (whose MoE keys are GLM-4.7's config); 202752 positions
+    # are GLM-4.7's (ai-dynamo/aiconfigurator model_configs/zai-org--GLM-4.7-FP8_config.json @a0ba9ec), taken for
+    # 4.6's 200K context: GLM-4.6's own config.json was not read
+    "GLM-4.6": "models.glm_4_5 { max_context = 202752 token }",
     "GPT-6.7B": "models.gpt_6_7b",
     "GPT-1.3B": "models.gpt_1_3b",
     # OpenLLaMA 7B v2 has LLaMA 7B's shape with 2048 positions (ggml-org/ci logs, llm_load_print_meta: n_vocab

@@ -116,3 +116,21 @@ def test_throughput_sources_beyond_tensorrt_llm_are_read(rows: list[V.Row]) -> N
     for rid, engine in (("PG1", "vllm"), ("PG2", "sglang"), ("PG3", "tensorrt_llm")):
         assert V.engine_for(by_id[rid].framework) == engine
         assert "varying prompt and output lengths" in (V.unmapped_reason(by_id[rid]) or ""), rid
+
+
+def test_vllm_and_sglang_serving_rows_on_nvidia_at_low_concurrency(rows: list[V.Row]) -> None:
+    """Issue 9 asks for vLLM and SGLang from batch 1 up: gpustack's performance lab (QL*) gives
+    median ITL at --max-concurrency 1-8 (Qwen3-8B on an H100; DeepSeek-R1 and GLM-4.6 on 8 x H200).
+    Each row maps to its engine record, is read as `itl` at the concurrency, and its value is the
+    'Median ITL (ms)' its note quotes from the source."""
+    ql = [r for r in rows if r.id.startswith("QL") and r.metric == "itl"]
+    assert len(ql) >= 12
+    engines = {V.engine_for(r.framework) for r in ql}
+    assert {"vllm", "sglang"} <= engines
+    assert any(V.engine_for(r.framework) == "vllm" and r.batch == 1 for r in ql)
+    for r in ql:
+        assert r.gpu in V.GPUS and r.model in V.MODELS, r.id
+        assert V.quantity_of(r) == "itl" and V.unmapped_reason(r) is None, r.id
+        assert f"--max-concurrency {r.batch} " in r.note, r.id
+        quoted = re.search(r"'Median ITL \(ms\): ([\d.]+)'", r.note)
+        assert quoted and float(quoted.group(1)) == pytest.approx(r.value), r.id
