@@ -79,6 +79,8 @@ GPUS: dict[str, str] = {
     "H200-SXM-141GB": "gpus.h200_sxm",
     "B200-180GB": "gpus.b200",                          # DGX B200 (perf-overview.md: 'B200 180GB (DGX B200)')
     "L40S-48GB": "gpus.l40s",
+    "L40-48GB": "gpus.l40",                            # nvidia-smi 'L40' (DLI TensorRT-LLM 0.9.0 sweep)
+    "H100-NVL-94GB": "gpus.h100_nvl",                  # nvidia-smi 'H100 NVL' (94 GB; same sweep)
     "RTX-PRO-6000-Server": "gpus.rtx_pro_6000_server",  # perf-overview.md: 'RTX 6000 Pro Blackwell Server Edition'
     "RTX-3090-24GB": "gpus.rtx_3090",
     "RTX-4090-24GB": "gpus.rtx_4090",

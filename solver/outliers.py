@@ -286,3 +286,31 @@ _VLLM_TP8_FINE_MOE = (
     "expert shards, or an MoE layer runs more kernels (routing, top-k, token sort, FP8 activation "
     "quantization) than engines.vllm counts; the pages give no kernel-level figure to tell.")
 KNOWN_OUTLIERS.update(dict.fromkeys(("QL11", "QL12"), _VLLM_TP8_FINE_MOE))
+
+# TensorRT-LLM 0.9.0 at batch 1, 128/2048 tokens (the DLI course's raw sweep behind performance.md @v0.9.0).
+_TRTLLM09_ADA_FP8 = (
+    "TensorRT-LLM 0.9.0 FP8 at batch 1 on an L40 or L40S (DLI sweep, 128/2048 tokens): predicted 17-28 % "
+    "too fast. The sweep's dense FP8 rows on these cards all lean that way (+6 to +28 %), where its "
+    "Hopper FP8 rows lean the other way (-2 to -13 %). Measured step less the model's per-layer costs "
+    "(86 us a layer: 10 x 6.4 us on the GPU and 10 x 2.2 us of host launches) leaves the weight "
+    "stream 78-88 % of the cards' measured 844 GB/s at TP1 (Hopper FP8 rows: 100-144 %, i.e. "
+    "faster than the model's fixed costs allow). At TP2 over PCIe (DT6, DT26: +26-28 %) the rows "
+    "also run without the custom all-reduce ('Enable Custom All Reduce' No): at an 80 % stream "
+    "their two NCCL all-reduces a layer would cost ~22 us each, not the modelled 6.4; the TP8 "
+    "L40S row (DT33) is within 10 %, so the rows do not settle it. The sweep's GPT-J rows on L40 "
+    "and L40S carry the same figure (94.07 tok/s), so its Ada rows may hold copy errors. Not "
+    "explained: no per-architecture FP8 GEMV efficiency has a source here.")
+_TRTLLM09_MIXTRAL_ADA = (
+    "Mixtral-8x7B FP16 at TP4 on an L40, batch 1 (DLI sweep, TensorRT-LLM 0.9.0, 128/2048 tokens): "
+    "predicted 23 % too slow. The measured step (8.5 ms) is within 11 % of the model's weight stream "
+    "alone (7.7 ms: attention, router and two of eight experts, each sharded over 4 GPUs, at 844 "
+    "GB/s), leaving about 5 us a layer for the per-layer costs and the two PCIe all-reduces a layer "
+    "that the sweep's dense rows on the same card pay at 100-250 us a layer. Its L40S twin (123.36 "
+    "tok/s) beat the roofline at efficiency 1 and is left out (docs/tensorrt-llm-batch1.md). The "
+    "sweep's Mixtral rows on A100 and H100 SXM (TP2) lean the same way (-9 to -14 %); on H200 and "
+    "H100 NVL they fit. Not explained: either the runs read fewer expert bytes than top-2 routing "
+    "does (the sweep ran with fake weights) or the rows are off.")
+KNOWN_OUTLIERS.update({
+    **dict.fromkeys(("DT6", "DT18", "DT26", "DT29"), _TRTLLM09_ADA_FP8),
+    "DT46": _TRTLLM09_MIXTRAL_ADA,
+})

@@ -134,3 +134,21 @@ def test_vllm_and_sglang_serving_rows_on_nvidia_at_low_concurrency(rows: list[V.
         assert f"--max-concurrency {r.batch} " in r.note, r.id
         quoted = re.search(r"'Median ITL \(ms\): ([\d.]+)'", r.note)
         assert quoted and float(quoted.group(1)) == pytest.approx(r.value), r.id
+
+
+def test_tensorrt_llm_batch1_decode_rows_are_one_campaign_with_the_v090_doc(rows: list[V.Row]) -> None:
+    """The DT rows: TensorRT-LLM 0.9.0 batch-1 decode from the DLI course's raw sweep, every batch-1
+    row of its 128/2048 slice on a GPU the name tables know, on the 0.9 engine record; the sweep is
+    the data behind docs/source/performance.md @v0.9.0, so leave-one-source-out holds both out."""
+    from solver.calibrate import SAME_CAMPAIGN, source_of
+
+    dt = [r for r in rows if r.id.startswith("DT")]
+    assert len(dt) >= 40
+    for r in dt:
+        assert V.engine_for(r.framework) == "tensorrt_llm_0_9", r.id
+        assert (r.metric, r.batch, r.prompt, r.output) == ("decode_tokens_per_s", 1, 128, 2048), r.id
+        assert V.unmapped_reason(r) is None, r.id
+        assert source_of(r.source) == source_of("NVIDIA/TensorRT-LLM docs/source/performance.md @v0.9.0")
+    sources = {r.source.split(" @", 1)[0] for r in rows}
+    assert set(SAME_CAMPAIGN) <= sources   # a campaign entry names a source the set holds
+    assert {r.gpu for r in dt} >= {"L40-48GB", "H100-NVL-94GB", "H100-SXM5-80GB", "H200-SXM-141GB"}
