@@ -67,6 +67,7 @@ __all__ = [
 BOUND_INPUTS: dict[str, int] = {
     "mfu": 1, "mfu_8bit": 1, "mbu": 1, "dequant_efficiency": 1, "overlap_residual": 0,
     "comm_efficiency": 1, "attention_efficiency": 1, "kernel_overhead": 0, "kernel_launch": 0,
+    "kernel_gap": 0,
 }
 
 GiB = 2 ** 30

@@ -153,8 +153,9 @@ def markdown(v: Validation) -> str:
         "**Physical bound.** Each timing row is also evaluated with every efficiency factor "
         f"({', '.join(f'`{n}`' for n, x in BOUND_INPUTS.items() if x == 1)}) at 100 %, "
         "`overlap_residual` at 0 (each kernel the max of its compute and memory time) and "
-        "`kernel_overhead` at 0 (each kernel keeps only its part's measured empty-kernel gap, gpus.infer "
-        "`kernel_gap`): the roofline at efficiency 1 for the same inputs. No measurement may "
+        "`kernel_overhead`, `kernel_gap` and `kernel_launch` at 0 (no fixed cost a kernel: the measured "
+        "empty-kernel gap is a typical figure, not a floor an engine cannot get under): the roofline at "
+        "efficiency 1 for the same inputs. No measurement may "
         "beat it (a measured time below the bound's, or a measured rate above it); a row that does "
         "has a wrong input, and `infer validate` reports it and exits 1.\n",
         "## Error per metric\n",
